@@ -77,6 +77,11 @@ MM_TAG_PREFIX = "modelmeter.tag."  # extra tags: modelmeter.tag.<key>
 MM_RATELIMIT_PREFIX = "modelmeter.ratelimit."  # modelmeter.ratelimit.<header name>
 MM_GATEWAY_ATTEMPTS = "modelmeter.gateway.attempts"  # JSON list of a gateway's routing attempts
 MM_GATEWAY_FIRST_CHOICE = "modelmeter.gateway.first_choice"  # provider a gateway tried first
+MM_BATCH = "modelmeter.batch"  # true when the call ran in a provider batch job (batch prices)
+MM_ERROR_CODE = "modelmeter.error.code"  # the vendor's own error type/code, next to error.type
+MM_END = "modelmeter.end"  # how the body ended when not read to its end: closed | abandoned | error | failed
+MM_KEY_CLAIM_PREFIX = "modelmeter.key."  # non-secret JWT claims: modelmeter.key.owner, .project, ...
+MM_CAPTURE_TRUNCATED = "modelmeter.capture_truncated"  # captured content was cut at the size cap
 
 INSTRUMENTATION_SCOPE = "modelmeter"
 

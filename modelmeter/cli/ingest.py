@@ -1,13 +1,111 @@
-"""`modelmeter ingest`: not built yet (see the open issues)."""
+"""`modelmeter ingest` and `modelmeter reprice`: thin layers over modelmeter.ingest.pipeline.
+
+Exit codes of `ingest`: 0 everything ingested; 3 ingested, but some input was quarantined (see the
+`quarantine` table); 1 error (nothing of the failing batch was written).
+"""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 import typer
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from modelmeter.ingest.pipeline import IngestSummary
+
+_DB_HELP = "Database file (default: MODELMETER_DB, else $MODELMETER_HOME/modelmeter.duckdb)."
+_PRICES_HELP = "Price overrides (default: $MODELMETER_HOME/prices.toml when it exists)."
+_PROGRESS_MIN_BYTES = 32 * 1024 * 1024
 
 
 def register(app: typer.Typer) -> None:
     @app.command("ingest")
-    def _ingest() -> None:
-        """Not built yet."""
-        typer.echo("modelmeter ingest: not built yet", err=True)
-        raise typer.Exit(2)
+    def ingest(
+        paths: list[Path] = typer.Argument(
+            None,
+            help="Spool directories, record files, OTLP JSON/protobuf or Collector file-exporter output.",
+        ),
+        db: Path | None = typer.Option(None, "--db", help=_DB_HELP),
+        prices: Path | None = typer.Option(None, "--prices", help=_PRICES_HELP),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar and no summary."),
+        batch_spans: int = typer.Option(
+            250_000, "--batch-spans", help="Spans per transaction (memory bound)."
+        ),
+    ) -> None:
+        """Load spans into the database: closed spool files by default, or the files and folders given.
+
+        Files may be gzipped (detected by content). Re-ingesting the same files changes nothing.
+        Exit code: 0 ok, 3 ingested with quarantined input, 1 error.
+
+        Example: modelmeter ingest otel-export/ --db team.duckdb
+        """
+        from rich.console import Console
+
+        from modelmeter.ingest.pipeline import EXIT_ERROR, discover
+        from modelmeter.ingest.store import default_db_path, default_spool_dir
+
+        console = Console(stderr=True)
+        targets = paths or [default_spool_dir()]
+        if not paths and not targets[0].exists():
+            console.print(f"nothing to ingest: spool directory {targets[0]} does not exist")
+            raise typer.Exit(0)
+        try:
+            total = sum(p.stat().st_size for p in discover(targets))
+            summary = _run_with_progress(
+                targets, db or default_db_path(), prices, total, quiet, console, batch_spans
+            )
+        except (OSError, ValueError) as exc:
+            console.print(f"[red]ingest failed:[/red] {exc}")
+            raise typer.Exit(EXIT_ERROR) from exc
+        if not quiet:
+            console.print(
+                f"files {summary.files} (skipped {summary.files_skipped} already ingested) · "
+                f"spans {summary.spans} · "
+                f"calls added {summary.calls_added} · duplicates skipped {summary.duplicates} · "
+                f"non-GenAI spans ignored {summary.ignored} · quarantined {summary.quarantined}"
+            )
+        raise typer.Exit(summary.exit_code)
+
+    @app.command("reprice")
+    def reprice(
+        since: datetime | None = typer.Option(None, "--since", help="Only calls started at or after (UTC)."),
+        db: Path | None = typer.Option(None, "--db", help=_DB_HELP),
+        prices: Path | None = typer.Option(None, "--prices", help=_PRICES_HELP),
+    ) -> None:
+        """Recompute stored cost estimates with the current price data and overrides.
+
+        Example: modelmeter reprice --since 2026-01-01 --prices prices.toml
+        """
+        from modelmeter.ingest.pipeline import reprice as reprice_calls
+        from modelmeter.ingest.store import default_db_path
+
+        if since is not None and since.tzinfo is None:
+            since = since.replace(tzinfo=UTC)
+        summary = reprice_calls(db or default_db_path(), since=since, prices_path=prices)
+        typer.echo(f"repriced {summary.calls} calls; {summary.unpriced} calls in the database are unpriced")
+
+
+def _run_with_progress(
+    targets: list[Path], db: Path, prices: Path | None, total: int, quiet: bool, console: Console, batch: int
+) -> IngestSummary:
+    """A progress bar (by bytes) only when the run is long enough to want one."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from modelmeter.ingest.pipeline import ingest_paths
+
+    if quiet or total < _PROGRESS_MIN_BYTES:
+        return ingest_paths(targets, db, prices_path=prices, batch_spans=batch)
+    columns = (TextColumn("ingest"), BarColumn(), DownloadColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task("ingest", total=total)
+        return ingest_paths(
+            targets,
+            db,
+            prices_path=prices,
+            batch_spans=batch,
+            on_file=lambda _p, n: progress.advance(task, n),
+        )

@@ -1,13 +1,72 @@
-"""`modelmeter serve`: not built yet (see the open issues)."""
+"""`modelmeter serve`: the OTLP/HTTP receiver (modelmeter.ingest.server) as a command."""
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
+from pathlib import Path
+
 import typer
+
+TOKEN_ENV = "MODELMETER_SERVE_TOKEN"
 
 
 def register(app: typer.Typer) -> None:
     @app.command("serve")
-    def _serve() -> None:
-        """Not built yet."""
-        typer.echo("modelmeter serve: not built yet", err=True)
-        raise typer.Exit(2)
+    def serve(
+        host: str = typer.Option(
+            "127.0.0.1", "--host", help="Address to bind; beyond loopback a token is required."
+        ),
+        port: int = typer.Option(4318, "--port", help="Port (4318 is the OTLP/HTTP default)."),
+        token: str | None = typer.Option(
+            None, "--token", envvar=TOKEN_ENV, help=f"Bearer token clients must send (or {TOKEN_ENV})."
+        ),
+        spool: Path | None = typer.Option(
+            None, "--spool", help="Spool directory (default: MODELMETER_SPOOL)."
+        ),
+        max_bytes: int = typer.Option(16 * 1024 * 1024, "--max-bytes", help="Largest request body accepted."),
+        rotate_seconds: float = typer.Option(10.0, "--rotate-seconds", help="Close spool files this often."),
+    ) -> None:
+        """Receive OTLP/HTTP traces (POST /v1/traces, protobuf or JSON, gzip) into the spool.
+
+        Answers 200 only once the data is fsynced; `modelmeter ingest` then loads it.
+
+        Example: modelmeter serve --port 4318   (then OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318)
+        """
+        from modelmeter.ingest.server import check_bind
+        from modelmeter.ingest.server import serve as run_server
+        from modelmeter.ingest.store import default_spool_dir
+
+        try:
+            check_bind(host, token)
+        except PermissionError as exc:
+            typer.echo(f"modelmeter serve: {exc}", err=True)
+            raise typer.Exit(2) from exc
+        spool_dir = spool or default_spool_dir()
+        stop = threading.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: stop.set())
+        ready = threading.Event()
+        threading.Thread(target=_announce, args=(ready, host, port, spool_dir), daemon=True).start()
+        try:
+            run_server(
+                host,
+                port,
+                spool_dir,
+                token=token,
+                max_bytes=max_bytes,
+                rotate_seconds=rotate_seconds,
+                ready=ready,
+                stop=stop,
+            )
+        except OSError as exc:
+            typer.echo(f"modelmeter serve: cannot listen on {host}:{port}: {exc}", err=True)
+            raise typer.Exit(1) from exc
+
+
+def _announce(ready: threading.Event, host: str, port: int, spool_dir: Path) -> None:
+    if ready.wait(30):
+        typer.echo(
+            f"listening on http://{host}:{port}/v1/traces, spooling to {spool_dir} (pid {os.getpid()})"
+        )

@@ -3,62 +3,65 @@
 Migration N is applied once and recorded in `schema_migrations`; never edit a released migration,
 add the next one. The `calls` columns follow the span record (modelmeter/record.py), with the
 record's epoch-nanosecond times turned into `start_time` (TIMESTAMPTZ, UTC) and `end_time`.
+`attempts` has the same per-span columns (one row per try of a call that was tried more than
+once), so a calls row can always be rebuilt from its attempts when a late try arrives.
 """
 
 from __future__ import annotations
 
 from modelmeter.record import RECORD_COLUMNS
 
+# A record column that only ingest uses: a foreign source marks an outer wrapper span that yields
+# its row to an inner span of the same call (normalise/layers.py).
+LAYER_COLUMN = "layer"
 
-def _calls_columns() -> str:
-    columns = ["start_time TIMESTAMPTZ NOT NULL", "end_time TIMESTAMPTZ"]
-    for name, sql_type in RECORD_COLUMNS.items():
-        if name in ("start_ns", "end_ns"):
-            continue
-        not_null = " NOT NULL" if name in ("trace_id", "span_id") else ""
-        columns.append(f'"{name}" {sql_type}{not_null}')
+
+def span_columns() -> list[tuple[str, str]]:
+    """(name, type) of the per-span columns stored in `calls` and `attempts`, in table order."""
+    columns = [("start_time", "TIMESTAMPTZ"), ("end_time", "TIMESTAMPTZ")]
     columns += [
-        "attempts INTEGER NOT NULL DEFAULT 1",  # tries of this logical call (rows in `attempts`)
-        "price_period VARCHAR",  # which price row priced it (for reprice and audit)
-        "ingested_at TIMESTAMPTZ NOT NULL DEFAULT now()",
-        "PRIMARY KEY (trace_id, span_id)",
+        (name, sql_type) for name, sql_type in RECORD_COLUMNS.items() if name not in ("start_ns", "end_ns")
     ]
-    return ",\n  ".join(columns)
+    columns += [("price_period", "VARCHAR"), (LAYER_COLUMN, "VARCHAR")]
+    return columns
 
+
+def _column_sql(extra: list[str]) -> str:
+    required = {"trace_id", "span_id", "start_time"}
+    lines = [
+        f'"{name}" {sql_type}{" NOT NULL" if name in required else ""}' for name, sql_type in span_columns()
+    ]
+    return ",\n  ".join(lines + extra)
+
+
+_CALLS_EXTRA = [
+    "attempts INTEGER NOT NULL DEFAULT 1",  # tries of this logical call (rows in `attempts`)
+    "ingested_at TIMESTAMPTZ NOT NULL DEFAULT now()",
+]
 
 MIGRATIONS: list[str] = [
     # 1: calls, attempts, ingested files, quarantine
     f"""
     CREATE TABLE calls (
-      {_calls_columns()}
+      {_column_sql(_CALLS_EXTRA)}
     );
     CREATE TABLE attempts (
       call_trace_id VARCHAR NOT NULL,     -- the logical call (calls.trace_id, calls.span_id)
       call_span_id VARCHAR NOT NULL,
-      attempt INTEGER NOT NULL,           -- 0-based try number
-      trace_id VARCHAR NOT NULL,          -- the try's own span
-      span_id VARCHAR NOT NULL,
-      start_time TIMESTAMPTZ NOT NULL,
-      duration_ms DOUBLE,
-      status VARCHAR,
-      http_status INTEGER,
-      error_type VARCHAR,
-      model VARCHAR,
-      platform VARCHAR,
-      PRIMARY KEY (trace_id, span_id)
+      {_column_sql([])}
     );
     CREATE TABLE ingested_files (
-      path VARCHAR PRIMARY KEY,
-      size BIGINT,
-      mtime_ns BIGINT,
-      content_hash VARCHAR,
-      spans INTEGER,
-      calls_added INTEGER,
+      path VARCHAR NOT NULL,
+      size BIGINT NOT NULL,
+      content_hash VARCHAR NOT NULL,     -- sha256 of size, first and last MiB: spool files never change
+      spans BIGINT,                      -- spans read (GenAI or not)
+      spans_new BIGINT,                  -- GenAI spans not seen before
+      quarantined BIGINT,
       ingested_at TIMESTAMPTZ NOT NULL DEFAULT now()
     );
     CREATE TABLE quarantine (
       path VARCHAR NOT NULL,
-      line BIGINT,
+      line BIGINT,                       -- 1-based line, or record number in framed files
       reason VARCHAR NOT NULL,
       excerpt VARCHAR,
       quarantined_at TIMESTAMPTZ NOT NULL DEFAULT now()

@@ -1,0 +1,218 @@
+"""Time the shim adds to an AI call: the real openai SDK, bare against instrumented, in one process.
+
+    .venv/bin/python bench/bench_shim.py                  # the numbers in BENCHMARKS.md
+    .venv/bin/python bench/bench_shim.py --rounds 6 --calls 40   # a quick look
+
+Two measurements, both interleaving bare and instrumented rounds in one process
+(`modelmeter.instrument()` / `uninstrument()` between rounds) so that drift hits both alike:
+
+1. against the mock: `modelmeter.mock` serves in a separate process over loopback; one JSON chat
+   completion, and one SSE stream of 50 content chunks (`include_usage`), read to the end;
+2. client-side CPU only: the same SDK calls, but the httpx2 connection pool answers with canned
+   bytes from memory (no sockets, no server), which isolates the shim's own cost per call and
+   per chunk from network noise.
+
+The instrumented side is the default setup: a private TracerProvider with the batch processor
+writing the spool (to a temporary directory). Reported: medians of per-call times in µs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from importlib.metadata import version
+from typing import Any
+
+import httpcore2
+import httpx2
+import openai
+
+import modelmeter
+
+MESSAGES: Any = [{"role": "user", "content": "Summarise the weekly cost report in one line."}]
+CHUNKS = 50
+
+
+def _serve_mock(conn: Any) -> None:
+    from modelmeter.mock import MockProviders
+
+    with MockProviders(vendors=["openai"]) as mock:
+        conn.send(mock.base_url("openai"))
+        conn.recv()  # until told to stop
+
+
+# --- canned transport (client-side CPU only) --------------------------------------------------
+
+
+def _canned_bodies() -> tuple[bytes, list[bytes]]:
+    head = (
+        b'{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"gpt-4o-mini-2024-07-18",'
+    )
+    chunks = [
+        head + b'"choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}'
+    ]
+    chunks += [
+        head + b'"choices":[{"index":0,"delta":{"content":"word%d "},"finish_reason":null}],"usage":null}' % i
+        for i in range(CHUNKS)
+    ]
+    chunks.append(head + b'"choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"usage":null}')
+    chunks.append(
+        head + b'"choices":[],"usage":{"prompt_tokens":12,"completion_tokens":50,"total_tokens":62}}'
+    )
+    events = [b"data: " + c + b"\n\n" for c in chunks] + [b"data: [DONE]\n\n"]
+    body = (
+        b'{"id":"chatcmpl-2","object":"chat.completion","created":1,"model":"gpt-4o-mini-2024-07-18","choices":'
+        b'[{"index":0,"message":{"role":"assistant","content":"Costs rose 4% on gateway traffic."},'
+        b'"finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":9,"total_tokens":21}}'
+    )
+    return body, events
+
+
+class _CannedPool:
+    """Stands in for httpcore2's connection pool: answers from memory, one SSE event per chunk."""
+
+    def __init__(self) -> None:
+        self.json_body, self.events = _canned_bodies()
+
+    def handle_request(self, request: httpcore2.Request) -> httpcore2.Response:
+        if b'"stream":true' in b"".join(request.stream):  # type: ignore[union-attr]
+            headers = [(b"content-type", b"text/event-stream"), (b"x-request-id", b"req_1")]
+            return httpcore2.Response(200, headers=headers, content=iter(self.events))
+        headers = [(b"content-type", b"application/json"), (b"x-request-id", b"req_2")]
+        return httpcore2.Response(200, headers=headers, content=[self.json_body])
+
+    def close(self) -> None:
+        pass
+
+
+def _canned_client() -> openai.OpenAI:
+    transport = httpx2.HTTPTransport()
+    transport._pool = _CannedPool()  # type: ignore[assignment]
+    http_client = httpx2.Client(transport=transport)
+    return openai.OpenAI(
+        base_url="https://api.openai.com/v1",
+        api_key="sk-proj-FAKE0000000000",
+        max_retries=0,
+        http_client=http_client,
+    )
+
+
+# --- timing -----------------------------------------------------------------------------------
+
+
+def _json_call(client: openai.OpenAI) -> Callable[[], None]:
+    def call() -> None:
+        client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+
+    return call
+
+
+def _stream_call(client: openai.OpenAI) -> Callable[[], None]:
+    def call() -> None:
+        stream = client.chat.completions.create(
+            model="gpt-4o-mini",
+            messages=MESSAGES,
+            stream=True,
+            stream_options={"include_usage": True},
+            extra_headers={"x-mock-chunks": str(CHUNKS)},
+        )
+        for _ in stream:
+            pass
+
+    return call
+
+
+Sample = tuple[float, float]  # (wall µs, process CPU µs) of one call
+
+
+def _time(call: Callable[[], None], n: int) -> Iterator[Sample]:
+    for _ in range(n):
+        c0, t0 = time.process_time(), time.perf_counter()
+        call()
+        yield (time.perf_counter() - t0) * 1e6, (time.process_time() - c0) * 1e6
+
+
+def _interleaved(
+    call: Callable[[], None], rounds: int, calls: int, spool: str
+) -> tuple[list[Sample], list[Sample]]:
+    bare: list[Sample] = []
+    instrumented: list[Sample] = []
+    for _ in range(max(calls // 4, 5)):  # warm-up both ways
+        call()
+    for r in range(rounds):
+        order = (False, True) if r % 2 == 0 else (True, False)
+        for on in order:
+            if on:
+                modelmeter.instrument(spool=spool)
+                instrumented.extend(_time(call, calls))
+                modelmeter.uninstrument()
+            else:
+                bare.extend(_time(call, calls))
+    return bare, instrumented
+
+
+def _report(label: str, bare: list[Sample], instrumented: list[Sample], chunks: int | None) -> str:
+    """One table row: medians of wall time and of process CPU time, bare and instrumented."""
+    cells = [label, f"{len(bare)} + {len(instrumented)}"]
+    for k in (0, 1):
+        b = statistics.median(s[k] for s in bare)
+        i = statistics.median(s[k] for s in instrumented)
+        cells += [f"{b:,.0f} → {i:,.0f}", f"**{i - b:+,.1f}**", f"{(i - b) / chunks:+.2f}" if chunks else ""]
+    return "| " + " | ".join(cells) + " |"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rounds", type=int, default=20, help="bare/instrumented round pairs")
+    parser.add_argument("--calls", type=int, default=100, help="calls per round")
+    args = parser.parse_args()
+
+    ctx = multiprocessing.get_context("spawn")
+    parent, child = ctx.Pipe()
+    server = ctx.Process(target=_serve_mock, args=(child,), daemon=True)
+    server.start()
+    base_url = parent.recv()
+    rows = []
+    with tempfile.TemporaryDirectory() as spool:
+        mock_client = openai.OpenAI(base_url=base_url, api_key="sk-proj-FAKE0000000000", max_retries=0)
+        canned = _canned_client()
+        plan = [
+            ("mock, JSON chat completion", _json_call(mock_client), None),
+            (f"mock, SSE stream of {CHUNKS} chunks", _stream_call(mock_client), CHUNKS),
+            ("in-memory, JSON chat completion", _json_call(canned), None),
+            (f"in-memory, SSE stream of {CHUNKS} chunks", _stream_call(canned), CHUNKS),
+        ]
+        for label, call, chunks in plan:
+            bare, instrumented = _interleaved(call, args.rounds, args.calls, spool)
+            rows.append(_report(label, bare, instrumented, chunks))
+            print(rows[-1], flush=True)
+    parent.send("stop")
+    server.join(timeout=5)
+
+    print()
+    print(
+        "| case | calls (bare + instr.) | wall µs, bare → instr. | added wall µs/call | added wall µs/chunk "
+        "| CPU µs, bare → instr. | added CPU µs/call | added CPU µs/chunk |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    print("\n".join(rows))
+    print()
+    print(
+        f"Python {platform.python_version()}, {platform.machine()}, {multiprocessing.cpu_count()} CPUs; "
+        f"openai {version('openai')}, httpx2 {version('httpx2')}, "
+        f"opentelemetry-sdk {version('opentelemetry-sdk')}, "
+        f"genai-prices {version('genai-prices')}, modelmeter {modelmeter.__version__}; "
+        f"{args.rounds} round pairs x {args.calls} calls."
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

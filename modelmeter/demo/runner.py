@@ -1,0 +1,265 @@
+"""Run the demo week: mock providers up, app instrumented, the timeline replayed, then ingest and report.
+
+The timeline is replayed in segments cut at the incidents' start and end: between two cuts the mock
+providers behave one way, and the segment's calls run concurrently on a thread pool (each under its
+own simulated moment, see `clock.py`). Segments run in time order, so an outage affects exactly the
+calls planned inside it, however the threads interleave.
+
+The other stages are imported inside the functions that use them, after `parts.require()` has
+checked that they exist: a missing stage then fails by name instead of as an ImportError.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+import modelmeter
+from modelmeter.demo import parts
+from modelmeter.demo.app import Deployment, NorthwindApp
+from modelmeter.demo.clock import SimulatedClock
+from modelmeter.demo.parts import DemoError
+from modelmeter.demo.scenario import (
+    COMPANY,
+    INCIDENTS,
+    MOCK_BEHAVIOUR,
+    SEED,
+    SERVICE,
+    VENDORS,
+    Incident,
+    PlannedCall,
+    Week,
+    plan_week,
+)
+
+if TYPE_CHECKING:
+    from modelmeter.reports import Report
+
+DB_NAME = "modelmeter.duckdb"
+REPORT_HTML = "weekly-report.html"
+REPORT_MD = "weekly-report.md"
+EXAMPLE_FILES = ("tiers.toml", "budgets.toml")
+# Everything the demo writes into its home; `--force` removes exactly these before a new run.
+DEMO_OUTPUTS = ("spool", DB_NAME, f"{DB_NAME}.wal", REPORT_HTML, REPORT_MD, *EXAMPLE_FILES)
+WORKERS = 8
+# Weekly-report headlines the demo repeats at the end, in this order (tests check them against SQL).
+KEY_NUMBERS = (
+    "inventory.calls",
+    "cost.spend_usd",
+    "failover.error_rate",
+    "failover.fallbacks_saved",
+    "latency.p50_ms",
+    "tiers.violating_calls",
+)
+
+Segment = list[tuple[int, PlannedCall]]
+
+
+@dataclass(frozen=True)
+class Truth:
+    """What the mock providers saw: every HTTP request, and those answered with a fault."""
+
+    requests: int
+    faulted: int
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    """Where the demo wrote its outputs, and what the mock providers saw (the truth to check against)."""
+
+    home: Path
+    db: Path
+    html: Path
+    markdown: Path
+    planned_calls: int
+    truth: Truth
+    seconds: float
+
+
+def run_demo(home: Path, *, force: bool = False, console: Console | None = None) -> DemoResult:
+    """Replay the demo week into `home` and write the weekly report there; returns what it did."""
+    console = console or Console()
+    started = time.perf_counter()
+    parts.require()
+    home = home.resolve()
+    _prepare_home(home, force)
+    console.print(f"[bold]{COMPANY}[/]: a week of AI traffic, replayed into [cyan]{home}[/]")
+
+    week = Week.ending(datetime.now(UTC))
+    timeline = plan_week(week)
+    truth = _replay(home / "spool", week, timeline, console)
+
+    db = home / DB_NAME
+    with console.status("Ingesting the spool into DuckDB"):
+        _ingest(home / "spool", db)
+    html, markdown = home / REPORT_HTML, home / REPORT_MD
+    with console.status("Writing the weekly report"):
+        report = _weekly_report(db, home / "tiers.toml")
+        _write(report, html, markdown)
+    _print_summary(report, console)
+
+    seconds = time.perf_counter() - started
+    console.print(
+        f"\nSimulated week: {week.start:%a %d %b %H:%M} to {week.end:%a %d %b %H:%M} UTC, "
+        f"{len(timeline):,} planned calls. Mock providers served {truth.requests:,} HTTP requests "
+        f"({truth.faulted:,} answered with a fault). Took {seconds:.1f} s."
+    )
+    console.print(f"Database: {db}")
+    console.print(f"Open the report: [link=file://{html}]{html}[/link]")
+    return DemoResult(home, db, html, markdown, len(timeline), truth, seconds)
+
+
+def _prepare_home(home: Path, force: bool) -> None:
+    """Refuse a non-empty home unless forced; then lay down the example policy and budget files."""
+    if home.exists() and not home.is_dir():
+        raise DemoError(f"{home} exists and is not a directory")
+    if home.exists() and any(home.iterdir()):
+        if not force:
+            raise DemoError(
+                f"{home} is not empty: choose another --home, or pass --force to replace the demo's files"
+            )
+        for name in DEMO_OUTPUTS:
+            target = home / name
+            if target.is_dir():
+                shutil.rmtree(target)
+            else:
+                target.unlink(missing_ok=True)
+    home.mkdir(parents=True, exist_ok=True)
+    examples = resources.files("modelmeter.demo") / "examples"
+    for name in EXAMPLE_FILES:
+        (home / name).write_text((examples / name).read_text(encoding="utf-8"), encoding="utf-8")
+
+
+def _replay(spool: Path, week: Week, timeline: list[PlannedCall], console: Console) -> Truth:
+    """Play the timeline through the instrumented app against the mock providers."""
+    from modelmeter.mock import MockProviders
+
+    with MockProviders(vendors=VENDORS) as mock, _instrumented(spool, mock.endpoints) as clock:
+        for vendor in VENDORS:
+            mock.configure(vendor, _knobs(vendor, []))
+        app = NorthwindApp(Deployment({vendor: mock.base_url(vendor) for vendor in VENDORS}))
+        run_id = f"demo-{week.end:%Y%m%d}"
+
+        def play(index: int, call: PlannedCall) -> None:
+            workflow = call.workflow
+            tags = modelmeter.tag(workflow=workflow.name, team=workflow.team, tier=workflow.tier, run=run_id)
+            with clock.at(call.at), tags:
+                app.handle(call, random.Random(SEED + index))
+
+        progress = Progress(
+            TextColumn("{task.description:<24}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            console=console,
+        )  # fmt: skip
+        with progress, ThreadPoolExecutor(max_workers=WORKERS) as pool:
+            task = progress.add_task("Replaying the week", total=len(timeline))
+            for segment, incidents in _segments(week, timeline):
+                affected = {incident.vendor for incident in incidents}
+                for vendor in affected:
+                    mock.configure(vendor, _knobs(vendor, incidents))
+                day = segment[0][1].at.strftime("%a %d %b")
+                progress.update(task, description=f"{day} · incident" if incidents else day)
+                for future in as_completed([pool.submit(play, index, call) for index, call in segment]):
+                    future.result()
+                    progress.advance(task)
+                for vendor in affected:
+                    mock.configure(vendor, _knobs(vendor, []))
+        served = mock.calls
+    return Truth(requests=len(served), faulted=sum(1 for call in served if call.fault is not None))
+
+
+@contextmanager
+def _instrumented(spool: Path, endpoints: str) -> Iterator[SimulatedClock]:
+    """The shim on, writing to `spool`, reading time from a simulated clock; all undone on exit."""
+    from modelmeter.instrument import clock as shim_clock
+
+    simulated = SimulatedClock()
+    real_now_ns = shim_clock.now_ns
+    shim_clock.now_ns = simulated.now_ns
+    modelmeter.instrument(spool=spool, endpoints=endpoints, service_name=SERVICE)
+    try:
+        yield simulated
+    finally:
+        flushed = modelmeter.flush()
+        modelmeter.uninstrument()
+        shim_clock.now_ns = real_now_ns
+    if not flushed:
+        raise DemoError("the shim could not flush every span to the spool in time")
+
+
+def _knobs(vendor: str, incidents: list[Incident]) -> Any:
+    """The vendor's normal behaviour with the knobs of any incident affecting it laid over."""
+    from modelmeter.mock import Knobs
+
+    values = dict(MOCK_BEHAVIOUR[vendor])
+    for incident in incidents:
+        if incident.vendor == vendor:
+            values.update(incident.knobs)
+    return Knobs(**values)  # type: ignore[arg-type]
+
+
+def _segments(week: Week, timeline: list[PlannedCall]) -> Iterator[tuple[Segment, list[Incident]]]:
+    """Consecutive runs of the (numbered) timeline between incident boundaries, with the incidents
+    active in each."""
+    windows = [(incident, *week.incident_window(incident)) for incident in INCIDENTS]
+    cuts = sorted({moment for _, start, end in windows for moment in (start, end)})
+    segment: Segment = []
+    for index, call in enumerate(timeline):
+        if segment and any(segment[-1][1].at < cut <= call.at for cut in cuts):
+            yield segment, _active(windows, segment[0][1].at)
+            segment = []
+        segment.append((index, call))
+    if segment:
+        yield segment, _active(windows, segment[0][1].at)
+
+
+def _active(windows: list[tuple[Incident, datetime, datetime]], moment: datetime) -> list[Incident]:
+    return [incident for incident, start, end in windows if start <= moment < end]
+
+
+def _ingest(spool: Path, db: Path) -> None:
+    from modelmeter.ingest.pipeline import ingest_paths
+
+    summary = ingest_paths([spool], db)
+    if summary.quarantined:
+        raise DemoError(f"ingest quarantined {summary.quarantined} spans of the demo (see the quarantine table)")
+
+
+def _weekly_report(db: Path, policy: Path) -> Report:
+    from modelmeter.reports import ReportParams, build_report, open_db
+
+    con = open_db(db)
+    try:
+        return build_report("weekly", con, ReportParams(policy=policy))
+    finally:
+        con.close()
+
+
+def _write(report: Report, html: Path, markdown: Path) -> None:
+    from modelmeter.reports.render import render
+
+    html.write_text(render(report, "html"), encoding="utf-8")
+    markdown.write_text(render(report, "md"), encoding="utf-8")
+
+
+def _print_summary(report: Report, console: Console) -> None:
+    """The weekly report in the terminal, then its key numbers again as plain `label: value` lines."""
+    from modelmeter.reports.render import render_terminal
+    from modelmeter.reports.render.format import headline_value
+
+    render_terminal(report, console)
+    console.print("\n[bold]The week in numbers[/] (from the weekly report)")
+    for key in KEY_NUMBERS:
+        headline = report.headline(key)
+        console.print(f"  {headline.label}: {headline_value(headline)}", highlight=False)

@@ -1,0 +1,448 @@
+"""One observed HTTP attempt: classified when the request leaves, read while the app reads the
+response, and turned into one GenAI client span when the body ends (consumed, closed, failed or
+abandoned), never when the headers arrive.
+
+The span's attributes are gathered in a dict and set once at the end: one validation pass instead
+of forty. Every step that runs in the app's thread is guarded by the shim; a failure in our own
+parsing turns parsing off for this call (`modelmeter.parse_error`) and the bytes keep flowing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import Any
+
+import orjson
+from opentelemetry.trace import Span, Status, StatusCode
+
+from modelmeter import semconv as sc
+from modelmeter.instrument import correlation, pricing
+from modelmeter.instrument.naming import canonical
+from modelmeter.instrument.providers import Facts, WireFamily
+from modelmeter.instrument.providers.gateway_extras import read_litellm_headers
+from modelmeter.instrument.routes import SEMCONV_PROVIDER, VENDOR_PLATFORM, gateway_from_headers
+from modelmeter.instrument.streams import JsonCollector, SSEFramer, decoder_for
+
+_REQUEST_ID_HEADERS = (
+    b"x-request-id",
+    b"request-id",
+    b"mistral-correlation-id",
+    b"x-vercel-id",
+    b"apim-request-id",
+    b"x-litellm-call-id",
+    b"cf-aig-log-id",
+)
+# API vendor kind -> the model vendor to assume when the model name does not tell
+_DEFAULT_MODEL_VENDOR = {
+    "openai": "openai",
+    "azure": "openai",
+    "anthropic": "anthropic",
+    "gemini": "google",
+    "google": "google",
+    "vertex": "google",
+    "mistral": "mistral",
+    "cohere": "cohere",
+    "deepseek": "deepseek",
+    "xai": "xai",
+}
+_FAMILY_PROVIDER = {
+    "anthropic.messages": "anthropic",
+    "gemini": "gcp.gemini",
+    "cohere.v2": "cohere",
+    "mistral.chat": "mistral_ai",
+}
+
+
+class CallObservation:
+    """State of one attempt from request to end of body; `end()` emits the span exactly once."""
+
+    __slots__ = (
+        "_decode",
+        "_framer",
+        "_json",
+        "_t0",
+        "attrs",
+        "bad_body",
+        "call_id",
+        "capture_max",
+        "done",
+        "facts",
+        "family",
+        "gateway",
+        "http_status",
+        "is_stream",
+        "kind",
+        "parse_error",
+        "request_model",
+        "response_headers",
+        "scope",
+        "span",
+        "start_ns",
+        "ttft_s",
+    )
+
+    def __init__(
+        self,
+        span: Span,
+        family: WireFamily,
+        attrs: dict[str, Any],
+        *,
+        t0: float,
+        start_ns: int,
+        kind: str | None,
+        gateway: str | None,
+        request_model: str | None,
+        is_stream: bool,
+        scope: tuple[int, int],
+        call_id: str,
+        capture_max: int | None,
+    ) -> None:
+        self.span = span
+        self.family = family
+        self.attrs = attrs
+        self._t0 = t0
+        self.start_ns = start_ns
+        self.kind = kind
+        self.gateway = gateway
+        self.request_model = request_model
+        self.is_stream = is_stream
+        self.scope = scope
+        self.call_id = call_id
+        self.capture_max = capture_max
+        self.facts = Facts()
+        if capture_max:
+            self.facts.output_parts = []
+        self.done = False
+        self.http_status: int | None = None
+        self.response_headers: Mapping[bytes, bytes] = {}
+        self.ttft_s: float | None = None
+        self.parse_error: str | None = None  # set: parsing stopped ("" when only for invalid JSON)
+        self.bad_body = False  # the server sent JSON that does not decode
+        self._decode: Callable[[bytes], bytes] | None = None
+        self._framer: SSEFramer | None = None
+        self._json: JsonCollector | None = None
+
+    # --- response side ---------------------------------------------------------------------
+
+    def on_headers(self, status_code: int, raw_headers: list[tuple[bytes, bytes]]) -> None:
+        """Headers arrived: pick the body reader (SSE or JSON) and the decoder."""
+        self.http_status = status_code
+        headers = {k.lower(): v for k, v in raw_headers}
+        self.response_headers = headers
+        try:
+            encoding = headers.get(b"content-encoding")
+            self._decode = decoder_for(encoding.decode("latin-1") if encoding else None)
+        except ValueError as exc:
+            self.disable_parsing(exc)
+            return
+        content_type = headers.get(b"content-type", b"")
+        if b"event-stream" in content_type:
+            self._framer = SSEFramer(self._on_event)
+        else:
+            self._json = JsonCollector()
+
+    def feed(self, chunk: bytes) -> None:
+        """Hot path: one chunk of the body as the app receives it."""
+        if self.parse_error is not None or self.done:
+            return
+        try:
+            if self._decode is not None:
+                chunk = self._decode(chunk)
+            if self._framer is not None:
+                self._framer.feed(chunk)
+            elif self._json is not None:
+                self._json.feed(chunk)
+        except Exception as exc:
+            self.disable_parsing(exc)
+
+    def _on_event(self, event: str | None, data: bytes) -> None:
+        if self.family.read_event(event, data, self.facts) and self.ttft_s is None:
+            self.ttft_s = time.perf_counter() - self._t0
+            self.facts.output_seen = True
+
+    def disable_parsing(self, exc: BaseException) -> None:
+        """The kill switch: stop parsing this body, keep passing bytes, say why on the span.
+
+        Invalid JSON from the server is the server's fault (`error.type` invalid_json); anything
+        else is ours (`modelmeter.parse_error`)."""
+        if isinstance(exc, orjson.JSONDecodeError):
+            self.bad_body = True
+            self.parse_error = ""
+        else:
+            self.parse_error = f"{type(exc).__name__}: {exc}"[:200]
+        self._framer = None
+        self._json = None
+        self._decode = None
+
+    # --- the end ---------------------------------------------------------------------------
+
+    def end(self, how: str, exc: BaseException | None = None) -> None:
+        """Emit the span: `how` is eof | closed | abandoned | error | failed (no response)."""
+        if self.done:
+            return
+        self.done = True
+        duration_s = time.perf_counter() - self._t0
+        try:
+            self._finish_reading(how)
+            self._describe(how, exc, duration_s)
+        except Exception as err:  # never raise into the app; the span still ends
+            self.attrs[sc.MM_PARSE_ERROR] = f"{type(err).__name__}: {err}"[:200]
+        finally:
+            failed = self.attrs.get(sc.MM_STATUS) != "ok"
+            correlation.end(self.scope, self.call_id, failed)
+            span = self.span
+            set_attributes_unchecked(span, self.attrs)
+            if failed:
+                span.set_status(Status(StatusCode.ERROR, str(self.attrs.get(sc.ERROR_TYPE) or "")))
+            span.end(end_time=self.start_ns + int(duration_s * 1e9))
+
+    def _finish_reading(self, how: str) -> None:
+        if self.parse_error is not None:
+            return
+        facts = self.facts
+        try:
+            if self._framer is not None:
+                if how == "eof":
+                    self._framer.flush()
+                self.family.finish_stream(facts)
+            elif self._json is not None and how in ("eof", "closed"):
+                self._read_json(self._json)
+            read_litellm_headers_if_any(self.response_headers, facts)
+        except Exception as exc:
+            self.disable_parsing(exc)
+
+    def _read_json(self, collected: JsonCollector) -> None:
+        if collected.complete:
+            body = collected.body()
+            if body:
+                self.family.read_json(orjson.loads(body), self.facts)
+            return
+        head, tail = collected.head_and_tail()
+        self.family.read_json(salvage(head, tail), self.facts)
+
+    def _describe(self, how: str, exc: BaseException | None, duration_s: float) -> None:
+        a = self.attrs
+        facts = self.facts
+        headers = self.response_headers
+        status = self.http_status
+        # a host known as a vendor's is direct; any other may be a gateway that names itself in headers
+        gateway = self.gateway or (None if self.kind in VENDOR_PLATFORM else gateway_from_headers(headers))
+        if gateway:
+            a[sc.MM_ROUTE] = "gateway"
+            a[sc.MM_GATEWAY] = gateway
+
+        # model naming: the model that answered, else the one asked for
+        model = facts.response_model or self.request_model
+        platform = _platform(self.kind, gateway, facts.served_by, a.get(sc.SERVER_ADDRESS))
+        vendor = None
+        if model:
+            vendor, canonical_model = canonical(model, _DEFAULT_MODEL_VENDOR.get(self.kind or ""))
+            a[sc.MM_MODEL] = canonical_model
+            if vendor:
+                a[sc.MM_PROVIDER] = vendor
+        if gateway and vendor:
+            a[sc.GEN_AI_PROVIDER_NAME] = SEMCONV_PROVIDER.get(vendor, vendor)
+        if platform:
+            a[sc.MM_PLATFORM] = platform
+        if facts.response_model:
+            a[sc.GEN_AI_RESPONSE_MODEL] = facts.response_model
+        if facts.response_id:
+            a[sc.GEN_AI_RESPONSE_ID] = facts.response_id
+        if facts.finish_reason:
+            a[sc.MM_FINISH_REASON] = facts.finish_reason
+            a[sc.GEN_AI_RESPONSE_FINISH_REASONS] = (facts.finish_reason,)
+        if facts.service_tier:
+            a[sc.MM_SERVICE_TIER] = facts.service_tier
+
+        # HTTP facts
+        if status is not None:
+            a[sc.HTTP_RESPONSE_STATUS_CODE] = status
+            _header_facts(headers, a)
+
+        # how it ended
+        error_type: str | None = None
+        if exc is not None:
+            error_type = type(exc).__qualname__
+        elif status is not None and status >= 400:
+            error_type = str(status)
+            if facts.error_type:
+                a[sc.MM_ERROR_CODE] = facts.error_type
+        elif facts.error_type:
+            error_type = facts.error_type
+        elif self.bad_body:
+            error_type = "invalid_json"
+        if self.is_stream:
+            complete = facts.terminal or (
+                self.family.ENDS_AT_EOF and (how == "eof" or facts.finish_reason is not None)
+            )
+        else:
+            complete = how == "eof"
+        truncated = status is not None and status < 400 and not complete
+        a[sc.MM_TRUNCATED] = truncated
+        if truncated or how != "eof":
+            a[sc.MM_END] = how
+        if error_type:
+            a[sc.ERROR_TYPE] = error_type
+        a[sc.MM_STATUS] = "error" if error_type else "ok"
+        if self.parse_error:
+            a[sc.MM_PARSE_ERROR] = self.parse_error
+
+        # timing
+        a[sc.MM_DURATION_MS] = duration_s * 1000.0
+        if self.ttft_s is not None:
+            a[sc.MM_TTFT_MS] = self.ttft_s * 1000.0
+            a[sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = self.ttft_s
+
+        # usage and money
+        a[sc.MM_USAGE_KNOWN] = facts.usage_known
+        if facts.usage_known:
+            _usage_attributes(facts, a)
+            if model:
+                self._price(vendor, platform, model, facts, a)
+        elif model:
+            a[sc.MM_COST_SOURCE] = "unpriced"
+        if facts.reported_cost is not None:
+            a[sc.MM_REPORTED_COST_USD] = _money(facts.reported_cost)
+            source = facts.reported_cost_source or "reported"
+            a[sc.MM_REPORTED_COST_SOURCE] = f"{gateway}.{source}" if gateway else source
+        if facts.gateway_attempts:
+            a[sc.MM_GATEWAY_ATTEMPTS] = orjson.dumps(facts.gateway_attempts).decode()
+            first = facts.gateway_attempts[0].get("provider")
+            if isinstance(first, str):
+                a[sc.MM_GATEWAY_FIRST_CHOICE] = first
+        if facts.output_parts and self.capture_max:
+            a[sc.GEN_AI_OUTPUT_MESSAGES] = "".join(facts.output_parts)[: self.capture_max]
+
+    def _price(
+        self, vendor: str | None, platform: str | None, model: str, facts: Facts, a: dict[str, Any]
+    ) -> None:
+        usage = (
+            facts.input_tokens or 0,
+            facts.cache_read_tokens or 0,
+            facts.cache_write_tokens or 0,
+            facts.output_tokens or 0,
+        )
+        cost = pricing.estimate(vendor, platform, model, usage, self.start_ns)
+        if cost is None:
+            a[sc.MM_COST_SOURCE] = "unpriced"
+            return
+        a[sc.MM_COST_USD] = _money(cost)
+        a[sc.MM_COST_SOURCE] = "genai-prices"
+        a[sc.GEN_AI_USAGE_COST] = float(cost)
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def set_attributes_unchecked(span: Span, attrs: dict[str, Any]) -> None:
+    """Set attributes we built ourselves (all valid OTel types) without the SDK's per-value check.
+
+    The SDK validates each value (about 1 µs apiece, 40 of them per call). When the span is the SDK's
+    and no limit could cut anything, we add them to its attribute store directly; otherwise we go
+    through the public API.
+    """
+    store = getattr(span, "_attributes", None)
+    data = getattr(store, "_dict", None)
+    if (
+        isinstance(data, dict)
+        and getattr(store, "max_value_len", 0) is None
+        and not getattr(store, "_immutable", True)
+        and (store.maxlen is None or len(data) + len(attrs) <= store.maxlen)  # type: ignore[union-attr]
+    ):
+        data.update(attrs)
+    else:
+        span.set_attributes(attrs)
+
+
+def _money(value: Decimal) -> str:
+    """A decimal string without exponent or trailing zeros (money never goes through float)."""
+    return format(value.normalize(), "f")
+
+
+def _platform(kind: str | None, gateway: str | None, served_by: str | None, host: Any) -> str | None:
+    if gateway:
+        return served_by
+    if kind in VENDOR_PLATFORM:
+        return VENDOR_PLATFORM[kind][0]
+    return host if isinstance(host, str) else None
+
+
+def provider_name(kind: str | None, family: WireFamily) -> str:
+    """gen_ai.provider.name for a direct call (a gateway call is renamed after its model's vendor)."""
+    if kind in VENDOR_PLATFORM:
+        return VENDOR_PLATFORM[kind][1]
+    return _FAMILY_PROVIDER.get(family.NAME, "openai")
+
+
+def _usage_attributes(facts: Facts, a: dict[str, Any]) -> None:
+    if facts.input_tokens is not None:
+        a[sc.GEN_AI_USAGE_INPUT_TOKENS] = a[sc.MM_INPUT_TOKENS] = facts.input_tokens
+    if facts.output_tokens is not None:
+        a[sc.GEN_AI_USAGE_OUTPUT_TOKENS] = a[sc.MM_OUTPUT_TOKENS] = facts.output_tokens
+    if facts.cache_read_tokens is not None:
+        a[sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = a[sc.MM_CACHE_READ_TOKENS] = facts.cache_read_tokens
+    if facts.cache_write_tokens is not None:
+        a[sc.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS] = a[sc.MM_CACHE_WRITE_TOKENS] = (
+            facts.cache_write_tokens
+        )
+    if facts.reasoning_tokens is not None:
+        a[sc.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = a[sc.MM_REASONING_TOKENS] = facts.reasoning_tokens
+
+
+def _header_facts(headers: Mapping[bytes, bytes], a: dict[str, Any]) -> None:
+    """Request id and rate-limit headers (every `*ratelimit*` and `retry-after*` header, as sent)."""
+    for name in _REQUEST_ID_HEADERS:
+        value = headers.get(name)
+        if value:
+            a[sc.MM_REQUEST_ID] = value.decode("latin-1")
+            break
+    for name, value in headers.items():
+        if b"ratelimit" in name or name.startswith(b"retry-after"):
+            a[sc.MM_RATELIMIT_PREFIX + name.decode("latin-1")] = value.decode("latin-1")
+
+
+def read_litellm_headers_if_any(headers: Mapping[bytes, bytes], facts: Facts) -> None:
+    if b"x-litellm-response-cost" in headers or b"x-litellm-model-api-base" in headers:
+        read_litellm_headers({k.decode("latin-1"): v.decode("latin-1") for k, v in headers.items()}, facts)
+
+
+def salvage(head: bytes, tail: bytes) -> dict[str, Any]:
+    """What an over-size JSON body still tells from its ends: top-level model, id and usage.
+
+    Large bodies are embeddings and images, whose usage and model come last; we decode the last
+    balanced `"usage": {...}` object and the first string `"model"` / `"id"` values we can find.
+    """
+    found: dict[str, Any] = {}
+    at = tail.rfind(b'"usage"')
+    if at >= 0:
+        start = tail.find(b"{", at)
+        depth = 0
+        for i in range(start, len(tail)):
+            if tail[i] == 123:
+                depth += 1
+            elif tail[i] == 125:
+                depth -= 1
+                if depth == 0:
+                    found["usage"] = orjson.loads(tail[start : i + 1])
+                    break
+    for key in ("model", "id"):
+        for part in (tail, head):
+            value = _string_value(part, key.encode())
+            if value:
+                found[key] = value
+                break
+    return found
+
+
+def _string_value(data: bytes, key: bytes) -> str | None:
+    at = data.rfind(b'"' + key + b'"')
+    if at < 0:
+        return None
+    colon = data.find(b":", at)
+    quote = data.find(b'"', colon)
+    end = data.find(b'"', quote + 1)
+    if colon < 0 or quote < 0 or end < 0 or quote - colon > 3:
+        return None
+    return data[quote + 1 : end].decode("utf-8", "replace")

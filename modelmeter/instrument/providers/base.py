@@ -1,0 +1,209 @@
+"""What a wire family module provides, and the facts it extracts from one response.
+
+A family reads a response the way its vendor writes it and fills a `Facts`: usage normalised to the
+inclusive convention (input counts cache reads and writes, output counts reasoning), model, id,
+finish reason, errors sent inside a 200, and what a gateway adds (reported cost, serving provider).
+It never sees the raw stream: `streams.py` decodes and splits it, then calls `read_json` once for a
+JSON body or `read_event` per SSE event. Families must be cheap per event: look at bytes with the
+helpers below and json-decode only events that can carry something not yet known.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import orjson
+
+
+class Facts:
+    """What one response told us; None means "not said" (never 0 for unknown)."""
+
+    __slots__ = (
+        "cache_read_tokens",
+        "cache_write_tokens",
+        "error_type",
+        "finish_reason",
+        "gateway_attempts",
+        "input_tokens",
+        "output_parts",
+        "output_seen",
+        "output_tokens",
+        "pending",
+        "reasoning_tokens",
+        "reported_cost",
+        "reported_cost_source",
+        "response_id",
+        "response_model",
+        "served_by",
+        "service_tier",
+        "terminal",
+    )
+
+    def __init__(self) -> None:
+        self.response_model: str | None = None
+        self.response_id: str | None = None
+        self.finish_reason: str | None = None
+        self.input_tokens: int | None = None
+        self.output_tokens: int | None = None
+        self.cache_read_tokens: int | None = None
+        self.cache_write_tokens: int | None = None
+        self.reasoning_tokens: int | None = None
+        self.error_type: str | None = None
+        self.terminal = False  # the family's end-of-stream marker was seen
+        self.output_seen = False  # the first output event was seen (families may stop looking for it)
+        self.reported_cost: Decimal | None = None
+        self.reported_cost_source: str | None = None
+        self.served_by: str | None = None
+        self.service_tier: str | None = None
+        self.gateway_attempts: list[Any] | None = None
+        self.output_parts: list[str] | None = None  # only when content capture is on
+        self.pending: list[bytes | None] | None = None  # events a family decodes at the end
+
+    @property
+    def wants_output(self) -> bool:
+        """Whether output events still matter: the first one (time to first token), or all of them
+        when content is captured."""
+        return not self.output_seen or self.output_parts is not None
+
+    @property
+    def usage_known(self) -> bool:
+        return self.input_tokens is not None or self.output_tokens is not None
+
+    def set_usage(
+        self,
+        input_tokens: Any,
+        output_tokens: Any,
+        cache_read: Any = 0,
+        cache_write: Any = 0,
+        reasoning: Any = 0,
+    ) -> None:
+        """Record usage already in the inclusive form; parts the vendor did not send count as 0."""
+        self.input_tokens = as_int(input_tokens)
+        self.output_tokens = as_int(output_tokens)
+        self.cache_read_tokens = as_int(cache_read) or 0
+        self.cache_write_tokens = as_int(cache_write) or 0
+        self.reasoning_tokens = as_int(reasoning) or 0
+
+    def report_cost(self, value: Any, source: str) -> None:
+        """A cost a gateway says it billed; floats go through repr so no binary noise enters Decimal."""
+        if value is None or isinstance(value, bool):
+            return
+        try:
+            cost = Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value))
+        except (InvalidOperation, ValueError):
+            return
+        self.reported_cost = cost
+        self.reported_cost_source = source
+
+    def capture(self, text: Any) -> None:
+        if self.output_parts is not None and isinstance(text, str) and text:
+            self.output_parts.append(text)
+
+
+class WireFamily:
+    """One wire family: how to recognise its requests and read its responses.
+
+    Subclasses override what differs. `NAME` goes to `modelmeter.wire_family`; `OPERATION` is the
+    default `gen_ai.operation.name`; `TERMINAL_EVENTS` are SSE event names that end a stream.
+    """
+
+    NAME = "unknown"
+    OPERATION = "chat"
+    TERMINAL_EVENTS: frozenset[str] = frozenset()
+    ENDS_AT_EOF = False  # no terminal marker on the wire: a stream that reaches EOF is complete
+
+    def matches(self, path: str) -> bool:
+        raise NotImplementedError
+
+    def request_model(self, path: str, body: dict[str, Any] | None) -> str | None:
+        model = body.get("model") if body else None
+        return model if isinstance(model, str) else None
+
+    def streaming(self, path: str, body: dict[str, Any] | None) -> bool:
+        return bool(body and body.get("stream") is True)
+
+    def operation(self, path: str) -> str:
+        return self.OPERATION
+
+    def read_json(self, doc: Any, facts: Facts) -> None:
+        """Read a whole JSON response body (success or error)."""
+
+    def read_event(self, event: str | None, data: bytes, facts: Facts) -> bool:
+        """Read one SSE event; return True when it carries model output (the time-to-first-token event)."""
+        return False
+
+    def finish_stream(self, facts: Facts) -> None:
+        """Called once when a stream ends, for families that defer decoding to the end."""
+
+
+# --- helpers shared by families -------------------------------------------------------------------
+
+
+def as_int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
+
+
+def as_str(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def loads(data: bytes) -> Any:
+    return orjson.loads(data)
+
+
+def has_text(data: bytes, key: bytes) -> bool:
+    """True when `key` holds a non-empty string somewhere in `data`."""
+    start = 0
+    while True:
+        at = data.find(key, start)
+        if at < 0:
+            return False
+        i = at + len(key)
+        n = len(data)
+        while i < n and data[i] in b" \t:":
+            i += 1
+        if i + 1 < n and data[i] == 34 and data[i + 1] != 34:
+            return True
+        start = at + len(key)
+
+
+def dig(doc: Any, *path: Any) -> Any:
+    """doc[p0][p1]... or None when any step is missing or of the wrong type."""
+    for step in path:
+        if isinstance(step, int):
+            if not isinstance(doc, list) or len(doc) <= step:
+                return None
+        elif not isinstance(doc, dict):
+            return None
+        doc = doc[step] if isinstance(step, int) else doc.get(step)
+    return doc
+
+
+def error_type_of(error: Any) -> str:
+    """The most specific name an error object gives: type, code, status, else a generic word."""
+    if isinstance(error, dict):
+        for key in ("type", "code", "status"):
+            value = error.get(key)
+            if isinstance(value, str) and value:
+                return value
+            if isinstance(value, int) and not isinstance(value, bool):
+                return str(value)
+    if isinstance(error, str) and error:
+        return error
+    return "error"
+
+
+def event_type(data: bytes) -> str | None:
+    """An SSE event's `"type"` from its payload, for servers that send no `event:` line."""
+    at = data.find(b'"type":"')
+    if at < 0:
+        return None
+    end = data.find(b'"', at + 8)
+    return data[at + 8 : end].decode() if end > 0 else None

@@ -1,0 +1,292 @@
+"""The transport patch: every request of `httpx2` and `httpx` passes through `observe_*` below.
+
+We replace `HTTPTransport.handle_request` and `AsyncHTTPTransport.handle_async_request` on the
+classes (as opentelemetry-instrumentation-httpx does), so clients created before or after
+`instrument()`, inside any SDK, are observed. What was there before is kept and called: if the
+OpenTelemetry httpx instrumentor patched first, our wrapper sits outside it and its HTTP span
+becomes a child of our GenAI span. `uninstrument()` puts back exactly what it found; if someone
+patched on top of us meanwhile, our wrapper stays in their chain but turns into a pass-through.
+
+Non-AI traffic costs a method check, and for POSTs a path-suffix check. For AI requests the
+request side is classified here, the response stream is replaced by a tee (`streams.py`), and the
+observation (`call.py`) ends the span when the body ends.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind, Tracer
+
+from modelmeter import semconv as sc
+from modelmeter.instrument import clock, correlation, keys, sdk, tags
+from modelmeter.instrument.call import CallObservation, provider_name
+from modelmeter.instrument.naming import canonical
+from modelmeter.instrument.providers import family_for
+from modelmeter.instrument.routes import Endpoint, is_vendor, kind_of
+from modelmeter.instrument.streams import tee_classes
+
+log = logging.getLogger("modelmeter")
+
+MAX_PARSED_REQUEST_BYTES = 1 << 20  # larger request bodies are not json-decoded
+
+
+@dataclass
+class ShimConfig:
+    """What the hooks need at request time; replaced as a whole by `instrument()`."""
+
+    tracer: Tracer
+    endpoints: tuple[Endpoint, ...] = ()
+    capture_max: int | None = None  # None: content capture off
+
+
+_config: ShimConfig | None = None  # None: the hooks pass everything through
+_patched: list[tuple[type, str, Any, Any]] = []  # (class, attribute, original, our wrapper)
+
+
+def configure(config: ShimConfig | None) -> None:
+    global _config
+    _config = config
+
+
+# --- patching ---------------------------------------------------------------------------------
+
+
+def patch_all() -> list[str]:
+    """Patch every installed httpx-family library once; returns the names patched."""
+    done = []
+    for module_name in ("httpx2", "httpx"):
+        try:
+            module = __import__(module_name)
+        except ImportError:
+            continue
+        if any(cls is module.HTTPTransport for cls, *_ in _patched):
+            done.append(module_name)
+            continue
+        sync_tee, async_tee = tee_classes(module.SyncByteStream, module.AsyncByteStream)
+        _patch(module.HTTPTransport, "handle_request", _sync_wrapper, sync_tee)
+        _patch(module.AsyncHTTPTransport, "handle_async_request", _async_wrapper, async_tee)
+        done.append(module_name)
+    return done
+
+
+def _patch(cls: type, name: str, make: Callable[[Any, type], Any], tee: type) -> None:
+    original = cls.__dict__[name]
+    wrapper = make(original, tee)
+    wrapper.__modelmeter_original__ = original
+    setattr(cls, name, wrapper)
+    _patched.append((cls, name, original, wrapper))
+
+
+def unpatch_all() -> None:
+    """Restore each patched attribute that is still ours; a wrapper someone stacked on top of stays
+    and calls ours, which passes through once `_config` is None."""
+    while _patched:
+        cls, name, original, wrapper = _patched.pop()
+        if cls.__dict__.get(name) is wrapper:
+            setattr(cls, name, original)
+
+
+def _sync_wrapper(original: Any, tee: type) -> Any:
+    def handle_request(self: Any, request: Any) -> Any:
+        config = _config
+        if config is None or request.method != "POST":
+            return original.__get__(self, type(self))(request)
+        observation = _begin(config, request, is_async=False)
+        if observation is None:
+            return original.__get__(self, type(self))(request)
+        token = otel_context.attach(trace.set_span_in_context(observation.span))
+        try:
+            response = original.__get__(self, type(self))(request)
+        except BaseException as exc:
+            _guarded(observation.end, "failed", exc)
+            raise
+        finally:
+            otel_context.detach(token)
+        return _attach(observation, response, tee)
+
+    return handle_request
+
+
+def _async_wrapper(original: Any, tee: type) -> Any:
+    async def handle_async_request(self: Any, request: Any) -> Any:
+        config = _config
+        if config is None or request.method != "POST":
+            return await original.__get__(self, type(self))(request)
+        observation = _begin(config, request, is_async=True)
+        if observation is None:
+            return await original.__get__(self, type(self))(request)
+        token = otel_context.attach(trace.set_span_in_context(observation.span))
+        try:
+            response = await original.__get__(self, type(self))(request)
+        except BaseException as exc:
+            _guarded(observation.end, "failed", exc)
+            raise
+        finally:
+            otel_context.detach(token)
+        return _attach(observation, response, tee)
+
+    return handle_async_request
+
+
+def _guarded(fn: Callable[..., Any], *args: Any) -> None:
+    try:
+        fn(*args)
+    except Exception:  # the shim never raises into the app
+        log.debug("modelmeter hook failed", exc_info=True)
+
+
+def _attach(observation: CallObservation, response: Any, tee: type) -> Any:
+    """Headers are in: tell the observation, and put the tee in front of the body."""
+    try:
+        observation.on_headers(response.status_code, response.headers.raw)
+        response.stream = tee(response.stream, observation)
+    except Exception:
+        log.debug("modelmeter could not observe a response", exc_info=True)
+        _guarded(observation.end, "closed")
+    return response
+
+
+# --- the request side -------------------------------------------------------------------------
+
+
+def _begin(config: ShimConfig, request: Any, *, is_async: bool) -> CallObservation | None:
+    """Classify a POST; None when it is not an AI call or anything about it fails."""
+    try:
+        url = request.url
+        path = url.path
+        family = family_for(path)
+        if family is None:
+            return None
+        return _observe(config, request, url, path, family, is_async)
+    except Exception:
+        log.debug("modelmeter could not classify a request", exc_info=True)
+        return None
+
+
+def _observe(
+    config: ShimConfig, request: Any, url: Any, path: str, family: Any, is_async: bool
+) -> CallObservation:
+    t0 = time.perf_counter()
+    start_ns = clock.now_ns()
+    host = url.host
+    kind = kind_of(url.scheme, host, url.port, path, config.endpoints)
+    gateway = kind if kind is not None and not is_vendor(kind) else None
+    body_bytes = _request_body(request)
+    body = _decode_body(body_bytes)
+    request_model = family.request_model(path, body)
+    streaming = family.streaming(path, body)
+    operation = family.operation(path)
+    headers = {k.lower(): v for k, v in request.headers.raw}
+
+    attrs: dict[str, Any] = {
+        sc.GEN_AI_OPERATION_NAME: operation,
+        sc.GEN_AI_PROVIDER_NAME: provider_name(None if gateway else kind, family),
+        sc.GEN_AI_REQUEST_STREAM: streaming,
+        sc.MM_WIRE_FAMILY: family.NAME,
+        sc.MM_ROUTE: "gateway" if gateway else "direct",
+        sc.SERVER_ADDRESS: host,
+    }
+    if url.port is not None:
+        attrs[sc.SERVER_PORT] = url.port
+    if gateway:
+        attrs[sc.MM_GATEWAY] = gateway
+    if request_model:
+        attrs[sc.GEN_AI_REQUEST_MODEL] = request_model
+    if body:
+        max_tokens = (
+            body.get("max_tokens") or body.get("max_completion_tokens") or body.get("max_output_tokens")
+        )
+        if isinstance(max_tokens, int):
+            attrs[sc.GEN_AI_REQUEST_MAX_TOKENS] = max_tokens
+        if config.capture_max:
+            _capture_input(body, config.capture_max, attrs)
+
+    sdk_name, sdk_version = sdk.sdk_of(headers)
+    if sdk_name:
+        attrs[sc.MM_SDK] = sdk_name
+    if sdk_version:
+        attrs[sc.MM_SDK_VERSION] = sdk_version
+    query_key = url.params.get("key") if family.NAME == "gemini" else None
+    credential = keys.credential_of(headers, query_key, kind)
+    if credential is not None:
+        attrs[sc.MM_KEY_FINGERPRINT] = credential.fingerprint
+        attrs[sc.MM_AUTH_KIND] = credential.kind
+        for claim, value in credential.claims:
+            attrs[sc.MM_KEY_CLAIM_PREFIX + claim] = value
+
+    current = tags.current_tags()
+    for key, value in current.items():
+        attrs[tags.attribute_name(key)] = value
+    workflow = current.get("workflow")
+    if workflow:
+        attrs[sc.GEN_AI_WORKFLOW_NAME] = workflow
+
+    retry_header = headers.get(b"x-stainless-retry-count")
+    sdk_retry = int(retry_header) if retry_header and retry_header.isdigit() else None
+    scope = correlation.scope_key(is_async, id(current))
+    requested = canonical(request_model, None)[1] if request_model else None
+    call_id, attempt, fallback_from = correlation.begin(scope, hash(body_bytes), requested, sdk_retry)
+    attrs[sc.MM_CALL_ID] = call_id
+    attrs[sc.MM_ATTEMPT] = attempt
+    if fallback_from:
+        attrs[sc.MM_FALLBACK_FROM] = fallback_from
+
+    span = config.tracer.start_span(
+        f"{operation} {request_model}" if request_model else operation,
+        kind=SpanKind.CLIENT,
+        start_time=start_ns,
+    )
+    return CallObservation(
+        span,
+        family,
+        attrs,
+        t0=t0,
+        start_ns=start_ns,
+        kind=kind,
+        gateway=gateway,
+        request_model=request_model,
+        is_stream=streaming,
+        scope=scope,
+        call_id=call_id,
+        capture_max=config.capture_max,
+    )
+
+
+def _request_body(request: Any) -> bytes:
+    try:
+        content = request.content
+    except Exception:  # a streaming request body the client has not read: nothing to look at
+        return b""
+    return content if isinstance(content, bytes) else b""
+
+
+def _decode_body(body: bytes) -> dict[str, Any] | None:
+    if not body or len(body) > MAX_PARSED_REQUEST_BYTES or body[:1] != b"{":
+        return None
+    try:
+        decoded = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    return decoded if isinstance(decoded, dict) else None
+
+
+def _capture_input(body: dict[str, Any], limit: int, attrs: dict[str, Any]) -> None:
+    """Opt-in content capture: the prompt part of the request body, cut at `limit` bytes."""
+    prompt = {
+        k: body[k]
+        for k in ("system", "systemInstruction", "instructions", "messages", "input", "contents", "prompt")
+        if k in body
+    }
+    text = orjson.dumps(prompt).decode()
+    if len(text) > limit:
+        text = text[:limit]
+        attrs[sc.MM_CAPTURE_TRUNCATED] = True
+    attrs[sc.GEN_AI_INPUT_MESSAGES] = text

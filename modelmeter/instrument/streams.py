@@ -1,0 +1,280 @@
+"""Reading a response body while the app reads it: decoding, SSE framing, bounded JSON, and the tee.
+
+The tee is a pass-through byte stream put in place of the transport's response stream. Every chunk
+goes to the app unchanged and, on the side, to a `BodyReader` that decompresses (for its own use
+only), frames SSE events or collects a JSON body within a size cap, and hands the result to the
+wire family. The tee tells its observer when the body ends: exhausted, closed, failed, or dropped
+unread (a `weakref.finalize` catches streams the app abandons without closing).
+"""
+
+from __future__ import annotations
+
+import weakref
+import zlib
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any, Protocol
+
+MAX_EVENT_BYTES = 4 << 20  # one SSE event larger than this is skipped
+MAX_JSON_BYTES = 8 << 20  # a JSON body larger than this is read from its head and tail only
+JSON_WINDOW = 64 << 10  # head and tail kept of an over-size JSON body
+
+
+# --- content decoding ---------------------------------------------------------------------------
+
+
+_Decoder = Callable[[bytes], bytes]
+
+
+def decoder_for(content_encoding: str | None) -> _Decoder | None:
+    """A decompressing function for the encoding, None for identity; raises ValueError if unsupported."""
+    if not content_encoding:
+        return None
+    encodings = [e.strip().lower() for e in content_encoding.split(",") if e.strip()]
+    steps: list[_Decoder] = []
+    for encoding in reversed(encodings):  # the last applied is undone first
+        if encoding in ("identity", ""):
+            continue
+        if encoding in ("gzip", "x-gzip"):
+            steps.append(zlib.decompressobj(16 + zlib.MAX_WBITS).decompress)
+        elif encoding == "deflate":
+            steps.append(_Deflate())
+        elif encoding == "br":
+            steps.append(_brotli())
+        else:
+            raise ValueError(f"unsupported content-encoding {encoding}")
+    if not steps:
+        return None
+    if len(steps) == 1:
+        return steps[0]
+
+    def chain(data: bytes) -> bytes:
+        for step in steps:
+            data = step(data)
+        return data
+
+    return chain
+
+
+class _Deflate:
+    """HTTP "deflate" is zlib-wrapped by the spec but raw deflate in practice; accept both."""
+
+    def __init__(self) -> None:
+        self._decoder: Any = None
+
+    def __call__(self, data: bytes) -> bytes:
+        if self._decoder is None:
+            self._decoder = zlib.decompressobj()
+            try:
+                return bytes(self._decoder.decompress(data))
+            except zlib.error:
+                self._decoder = zlib.decompressobj(-zlib.MAX_WBITS)
+        return bytes(self._decoder.decompress(data))
+
+
+def _brotli() -> _Decoder:
+    try:
+        import brotli  # type: ignore[import-not-found,import-untyped,unused-ignore]
+    except ImportError as exc:
+        raise ValueError("br content without the brotli package") from exc
+    decompressor = brotli.Decompressor()
+    process: _Decoder = decompressor.process
+    return process
+
+
+# --- SSE framing --------------------------------------------------------------------------------
+
+EventSink = Callable[[str | None, bytes], None]
+
+
+class SSEFramer:
+    """Incremental SSE framing: any line ending, comments, multi-line data, named events.
+
+    Holds at most one partial event (capped at MAX_EVENT_BYTES); calls `sink(event, data)` for each
+    complete event that has data. A block that is a single `data:` line (the common case) skips the
+    line-by-line parse.
+    """
+
+    __slots__ = ("_buf", "_cr_pending", "_oversize", "_sink")
+
+    def __init__(self, sink: EventSink) -> None:
+        self._sink = sink
+        self._buf = b""
+        self._cr_pending = False
+        self._oversize = False
+
+    def feed(self, chunk: bytes) -> None:
+        if (
+            not self._buf
+            and chunk.endswith(b"\n\n")
+            and chunk.find(b"\n\n") == len(chunk) - 2
+            and b"\r" not in chunk
+            and not self._cr_pending
+            and not self._oversize
+        ):
+            self._dispatch(chunk[:-2])  # the common case: exactly one whole event
+            return
+        if b"\r" in chunk or self._cr_pending:
+            if self._cr_pending and chunk.startswith(b"\n"):
+                chunk = chunk[1:]
+            self._cr_pending = chunk.endswith(b"\r")
+            chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        buf = self._buf + chunk if self._buf else chunk
+        start = 0
+        while True:
+            end = buf.find(b"\n\n", start)
+            if end < 0:
+                break
+            if self._oversize:
+                self._oversize = False
+            else:
+                self._dispatch(buf[start:end])
+            start = end + 2
+        rest = buf[start:] if start else buf
+        if len(rest) > MAX_EVENT_BYTES:
+            rest = b""
+            self._oversize = True
+        self._buf = rest
+
+    def flush(self) -> None:
+        """At EOF: a last event without its blank line still counts (servers that just close)."""
+        if self._buf.strip() and not self._oversize:
+            self._dispatch(self._buf.rstrip(b"\n"))
+        self._buf = b""
+
+    def _dispatch(self, block: bytes) -> None:
+        if block.startswith(b"data: ") and b"\n" not in block:
+            self._sink(None, block[6:])
+            return
+        event: str | None = None
+        data: list[bytes] = []
+        for line in block.split(b"\n"):
+            if not line or line[0] == 58:  # ':' comment
+                continue
+            name, _, value = line.partition(b":")
+            if value.startswith(b" "):
+                value = value[1:]
+            if name == b"data":
+                data.append(value)
+            elif name == b"event":
+                event = value.decode("utf-8", "replace")
+        if data:
+            self._sink(event, data[0] if len(data) == 1 else b"\n".join(data))
+
+
+# --- bounded JSON body --------------------------------------------------------------------------
+
+
+class JsonCollector:
+    """Keeps a JSON body whole up to MAX_JSON_BYTES; past that only its head and tail."""
+
+    __slots__ = ("_head", "_parts", "_size", "_tail")
+
+    def __init__(self) -> None:
+        self._parts: list[bytes] = []
+        self._size = 0
+        self._head = b""
+        self._tail = b""
+
+    def feed(self, chunk: bytes) -> None:
+        self._size += len(chunk)
+        if self._parts is not None and self._size <= MAX_JSON_BYTES:
+            self._parts.append(chunk)
+            return
+        if not self._head:
+            whole = b"".join(self._parts)
+            self._head = whole[:JSON_WINDOW]
+            self._tail = whole[-JSON_WINDOW:]
+            self._parts = []
+        self._tail = (self._tail + chunk)[-JSON_WINDOW:]
+
+    @property
+    def complete(self) -> bool:
+        return not self._head
+
+    def body(self) -> bytes:
+        return b"".join(self._parts)
+
+    def head_and_tail(self) -> tuple[bytes, bytes]:
+        return self._head, self._tail
+
+
+# --- the tee ------------------------------------------------------------------------------------
+
+
+class Observer(Protocol):
+    """What the tee reports to (the call observation)."""
+
+    def feed(self, chunk: bytes) -> None: ...
+
+    def end(self, how: str, exc: BaseException | None = None) -> None: ...
+
+
+def _make_tees(sync_base: type, async_base: type) -> tuple[type, type]:
+    """Tee classes deriving from one HTTP library's byte-stream bases (its client checks isinstance)."""
+
+    class SyncTee(sync_base):
+        def __init__(self, inner: Any, observer: Observer) -> None:
+            self._inner = inner
+            self._observer = observer
+            self._finalizer = weakref.finalize(self, observer.end, "abandoned")
+
+        def __iter__(self) -> Iterator[bytes]:
+            observer = self._observer
+            try:
+                for chunk in self._inner:
+                    observer.feed(chunk)
+                    yield chunk
+            except GeneratorExit:  # the iterator was dropped mid-body (garbage-collected)
+                observer.end("abandoned")
+                raise
+            except BaseException as exc:
+                observer.end("error", exc)
+                raise
+            observer.end("eof")
+
+        def close(self) -> None:
+            try:
+                self._inner.close()
+            finally:
+                self._observer.end("closed")
+                self._finalizer.detach()
+
+    class AsyncTee(async_base):
+        def __init__(self, inner: Any, observer: Observer) -> None:
+            self._inner = inner
+            self._observer = observer
+            self._finalizer = weakref.finalize(self, observer.end, "abandoned")
+
+        async def __aiter__(self) -> AsyncIterator[bytes]:
+            observer = self._observer
+            try:
+                async for chunk in self._inner:
+                    observer.feed(chunk)
+                    yield chunk
+            except GeneratorExit:  # the iterator was dropped mid-body (garbage-collected)
+                observer.end("abandoned")
+                raise
+            except BaseException as exc:
+                observer.end("error", exc)
+                raise
+            observer.end("eof")
+
+        async def aclose(self) -> None:
+            try:
+                await self._inner.aclose()
+            finally:
+                self._observer.end("closed")
+                self._finalizer.detach()
+
+    return SyncTee, AsyncTee
+
+
+_TEES: dict[type, tuple[type, type]] = {}
+
+
+def tee_classes(sync_base: type, async_base: type) -> tuple[type, type]:
+    """The (sync, async) tee classes for one HTTP library, made once."""
+    tees = _TEES.get(sync_base)
+    if tees is None:
+        tees = _TEES[sync_base] = _make_tees(sync_base, async_base)
+    return tees

@@ -1,0 +1,1 @@
+"""One module per wire family; each turns an `Ask` into an `Answer`."""

@@ -1,0 +1,330 @@
+"""Cost: where the money goes, how it moves week over week, and how our estimate compares to the bill.
+
+One grouped query (day x provider x model x workflow x team x tier x route) feeds every breakdown;
+a second one compares the last 7 days of the window with the 7 days before them.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import duckdb
+import polars as pl
+
+from modelmeter.reports import measures as m
+from modelmeter.reports.model import Chart, Headline, Report, Table
+from modelmeter.reports.params import ReportParams, scope_of
+from modelmeter.reports.source import DAY_NUMBER, as_day, fetch, resolve_window
+
+DIMENSIONS = ("provider", "model", "workflow", "team", "tier", "route")
+BRIEF_DIMENSIONS = ("provider", "workflow")
+WEEK = timedelta(days=7)
+_BOTH_COSTS = "reported_cost_usd IS NOT NULL AND cost_usd IS NOT NULL"
+
+_MEASURES = [
+    m.CALLS,
+    m.SPEND,
+    m.Measure(
+        "cost_per_call_usd",
+        "Cost per call",
+        f"(sum(cost_usd) FILTER (WHERE {m.PRICED}) / count(*) FILTER (WHERE {m.PRICED}))::DOUBLE",
+        "usd",
+        "Estimated spend / priced calls.",
+        f"count(*) FILTER (WHERE {m.PRICED})",
+    ),
+    m.Measure(
+        "cost_per_1k_tokens_usd",
+        "Cost per 1k tokens",
+        f"(1000 * sum(cost_usd) FILTER (WHERE {m.PRICED}) "
+        f"/ sum(input_tokens + output_tokens) FILTER (WHERE {m.PRICED}))::DOUBLE",
+        "usd",
+        "1000 x estimated spend / (input + output tokens) of priced calls.",
+        f"count(*) FILTER (WHERE {m.PRICED})",
+    ),
+    m.Measure(
+        "input_tokens",
+        "Input tokens",
+        "sum(input_tokens)",
+        "tokens",
+        "Sum of input_tokens (cache reads and writes included) over calls with known usage.",
+        "count(input_tokens)",
+    ),
+    m.Measure(
+        "output_tokens",
+        "Output tokens",
+        "sum(output_tokens)",
+        "tokens",
+        "Sum of output_tokens (reasoning included) over calls with known usage.",
+        "count(output_tokens)",
+    ),
+    m.UNPRICED_CALLS,
+    m.Measure(
+        "reported_cost_usd",
+        "Gateway-reported cost",
+        f"sum(reported_cost_usd) FILTER (WHERE {_BOTH_COSTS})::DOUBLE",
+        "usd",
+        "Sum of reported_cost_usd over calls that have both a reported cost and our estimate.",
+        f"count(*) FILTER (WHERE {_BOTH_COSTS})",
+    ),
+    m.Measure(
+        "reported_minus_estimated_usd",
+        "Reported minus estimated",
+        f"sum(reported_cost_usd - cost_usd) FILTER (WHERE {_BOTH_COSTS})::DOUBLE",
+        "usd",
+        "Sum of (reported_cost_usd - cost_usd) over calls with both: "
+        "positive means billed above our estimate.",
+        f"count(*) FILTER (WHERE {_BOTH_COSTS})",
+    ),
+]
+
+
+def build(con: duckdb.DuckDBPyConnection, params: ReportParams) -> Report:
+    params = resolve_window(con, params)
+    scope = scope_of(params)
+    # brief (weekly): fewer breakdowns, since string keys dominate the cost of the scan
+    dimensions = BRIEF_DIMENSIONS if params.brief else DIMENSIONS
+    daily = fetch(
+        con,
+        f"""
+        SELECT {DAY_NUMBER} AS day, {", ".join(dimensions)}, gateway,
+          count(*) AS calls,
+          count(cost_usd) AS priced_calls,
+          sum(cost_usd::DOUBLE) AS spend_usd,
+          count(input_tokens) AS input_known,
+          sum(input_tokens) AS input_tokens,
+          count(output_tokens) AS output_known,
+          sum(output_tokens) AS output_tokens,
+          count(*) FILTER (WHERE usage_known AND cost_usd IS NULL) AS unpriced_calls,
+          sum(input_tokens + output_tokens) FILTER (WHERE {m.PRICED}) AS priced_tokens,
+          sum(input_tokens - coalesce(cache_read_tokens, 0) - coalesce(cache_write_tokens, 0))
+            AS uncached_input,
+          sum(cache_read_tokens) AS cache_read,
+          sum(cache_write_tokens) AS cache_write,
+          sum(output_tokens - coalesce(reasoning_tokens, 0)) AS visible_output,
+          sum(reasoning_tokens) AS reasoning,
+          sum(cost_usd::DOUBLE) FILTER (WHERE {_BOTH_COSTS}) AS estimated_where_reported,
+          sum(reported_cost_usd::DOUBLE) FILTER (WHERE {_BOTH_COSTS}) AS reported_usd,
+          count(*) FILTER (WHERE {_BOTH_COSTS}) AS reported_calls,
+          any_value(reported_cost_source) FILTER (WHERE {_BOTH_COSTS}) AS reported_source
+        FROM calls WHERE {scope.where}
+        GROUP BY ALL
+        """,
+        scope.args,
+    ).with_columns(as_day())
+    report = Report(
+        kind="cost",
+        title="Cost: spend by day, week, provider, model, workflow, team and tier",
+        period=(params.since, params.until),
+        filters=dict(params.filters),
+        based_on=int(daily["calls"].sum()),
+        headlines=_headlines(daily),
+    )
+    report.tables += [
+        Table(
+            "spend_by_day",
+            "Spend by day and provider",
+            _spend_by(daily, ["day", "provider"]).sort("day", "provider"),
+        ),
+        Table(
+            "spend_by_day_and_dimension",
+            "Spend by day and dimension",
+            _spend_by_period(daily, "1d", dimensions),
+        ),
+        Table("spend_by_week", "Spend by week and dimension", _spend_by_period(daily, "1w", dimensions)),
+        *[
+            Table(
+                f"spend_by_{name}",
+                f"Spend by {name}",
+                _spend_by(daily, [name]).sort("spend_usd", descending=True),
+            )
+            for name in dimensions
+        ],
+        Table("tokens_by_kind", "Tokens by kind", _tokens_by_kind(daily)),
+        Table(
+            "reported_vs_estimated",
+            "Gateway-reported cost vs our estimate",
+            _reported_vs_estimated(daily),
+            "Calls where a gateway or provider reported what it billed, beside our genai-prices estimate.",
+        ),
+    ]
+    report.charts.append(
+        Chart(
+            "spend_by_day",
+            "Estimated spend per day by provider",
+            "spend_by_day",
+            "bar",
+            "day",
+            "spend_usd",
+            "provider",
+            y_title="USD",
+        )
+    )
+    if params.until is not None:
+        movers, week_heads = _week_over_week(con, params)
+        report.headlines += week_heads
+        report.tables.append(Table("top_movers", "Top movers, last 7 days vs the 7 before", movers))
+    report.notes.append(
+        f"Based on {report.based_on:,} calls, of which {report.headline('spend_usd').based_on:,} priced. "
+        "Costs are estimates from token usage at list prices (genai-prices plus overrides) unless reported."
+    )
+    return report
+
+
+def _headlines(daily: pl.DataFrame) -> list[Headline]:
+    """The headline measures, evaluated over the daily aggregate (one query serves headlines and tables)."""
+
+    def total(column: str) -> float:
+        return float(daily[column].sum() or 0)
+
+    calls, priced, reported = int(total("calls")), int(total("priced_calls")), int(total("reported_calls"))
+    spend = total("spend_usd") if priced else None
+    values: dict[str, tuple[float | int | None, int]] = {
+        "calls": (calls, calls),
+        "spend_usd": (spend, priced),
+        "cost_per_call_usd": (spend / priced if spend is not None else None, priced),
+        "cost_per_1k_tokens_usd": (
+            1000 * spend / total("priced_tokens") if spend is not None and total("priced_tokens") else None,
+            priced,
+        ),
+        "input_tokens": (int(total("input_tokens")), int(total("input_known"))),
+        "output_tokens": (int(total("output_tokens")), int(total("output_known"))),
+        "unpriced_calls": (int(total("unpriced_calls")), calls),
+        "reported_cost_usd": (total("reported_usd") if reported else None, reported),
+        "reported_minus_estimated_usd": (
+            total("reported_usd") - total("estimated_where_reported") if reported else None,
+            reported,
+        ),
+    }
+    return [m.headline(measure, *values[measure.key]) for measure in _MEASURES]
+
+
+def _spend_by(daily: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+    total = daily["spend_usd"].sum() or None
+    return (
+        daily.group_by(keys)
+        .agg(pl.col("calls", "priced_calls", "spend_usd", "priced_tokens").sum())
+        .with_columns(
+            (pl.col("spend_usd") / pl.col("priced_calls")).alias("cost_per_call_usd"),
+            (1000 * pl.col("spend_usd") / pl.col("priced_tokens")).alias("cost_per_1k_tokens_usd"),
+            (pl.col("spend_usd") / total).alias("share")
+            if total
+            else pl.lit(None, pl.Float64).alias("share"),
+        )
+    )
+
+
+def _spend_by_period(daily: pl.DataFrame, period: str, dimensions: tuple[str, ...]) -> pl.DataFrame:
+    """Long format: one row per (period start, dimension, value), for every breakdown dimension."""
+    column = "day" if period == "1d" else "week"
+    dated = daily.with_columns(pl.col("day").dt.truncate(period).alias(column))
+    parts = [
+        dated.group_by(column, pl.col(name).cast(pl.String).alias("value"))
+        .agg(pl.col("calls", "spend_usd").sum())
+        .with_columns(pl.lit(name).alias("dimension"))
+        for name in dimensions
+    ]
+    return (
+        pl.concat(parts)
+        .select(column, "dimension", "value", "calls", "spend_usd")
+        .sort(column, "dimension", "value")
+    )
+
+
+def _tokens_by_kind(daily: pl.DataFrame) -> pl.DataFrame:
+    kinds = {
+        "input (not cached)": "uncached_input",
+        "cache read": "cache_read",
+        "cache write": "cache_write",
+        "output (visible)": "visible_output",
+        "reasoning": "reasoning",
+    }
+    return pl.DataFrame(
+        {"kind": list(kinds), "tokens": [int(daily[column].sum() or 0) for column in kinds.values()]}
+    )
+
+
+def _reported_vs_estimated(daily: pl.DataFrame) -> pl.DataFrame:
+    return (
+        daily.filter(pl.col("reported_calls") > 0)
+        .group_by("gateway", "reported_source")
+        .agg(pl.col("reported_calls", "estimated_where_reported", "reported_usd").sum())
+        .with_columns(
+            (pl.col("reported_usd") - pl.col("estimated_where_reported")).alias("difference_usd"),
+            (pl.col("reported_usd") / pl.col("estimated_where_reported") - 1).alias("difference_ratio"),
+        )
+        .sort("reported_usd", descending=True)
+    )
+
+
+def _week_over_week(
+    con: duckdb.DuckDBPyConnection, params: ReportParams
+) -> tuple[pl.DataFrame, list[Headline]]:
+    """Spend of the last 7 days of the window vs the 7 days before (which may precede `since`)."""
+    assert params.until is not None
+    week_start = params.until - WEEK
+    scope = scope_of(params.with_window(week_start - WEEK, params.until))
+    args = {**scope.args, "week_start": week_start}
+    rows = fetch(
+        con,
+        f"""
+        SELECT workflow, model,
+          sum(cost_usd::DOUBLE) FILTER (WHERE start_time >= $week_start) AS this_week_usd,
+          sum(cost_usd::DOUBLE) FILTER (WHERE start_time < $week_start) AS prior_week_usd,
+          count(*) AS calls
+        FROM calls WHERE {scope.where}
+        GROUP BY ALL
+        """,
+        args,
+    ).with_columns(pl.col("this_week_usd", "prior_week_usd").fill_null(0.0))
+    this_week = float(rows["this_week_usd"].sum())
+    prior_week = float(rows["prior_week_usd"].sum())
+    movers = (
+        rows.with_columns(
+            (pl.col("this_week_usd") - pl.col("prior_week_usd")).alias("change_usd"),
+            (pl.col("this_week_usd") / pl.col("prior_week_usd") - 1).alias("change_ratio"),
+        )
+        .with_columns(pl.col("change_ratio").replace([float("inf")], [None]))
+        .sort(pl.col("change_usd").abs(), descending=True)
+        .head(10)
+    )
+    calls = int(rows["calls"].sum())
+    heads = [
+        Headline(
+            "spend_this_week_usd",
+            "Spend, last 7 days",
+            this_week,
+            "usd",
+            "Estimated spend of priced calls in the last 7 days of the window.",
+            calls,
+        ),
+        Headline(
+            "spend_prior_week_usd",
+            "Spend, prior 7 days",
+            prior_week,
+            "usd",
+            "Estimated spend of priced calls in the 7 days before that.",
+            calls,
+        ),
+        Headline(
+            "spend_wow_change",
+            "Week-over-week change",
+            this_week / prior_week - 1 if prior_week else None,
+            "ratio",
+            "Spend last 7 days / spend prior 7 days - 1 (unknown without a prior week).",
+            calls,
+        ),
+    ]
+    if not movers.is_empty():
+        top = movers.row(0, named=True)
+        label = f"{top['workflow'] or '(no workflow)'} · {top['model']}"
+        heads.append(
+            Headline(
+                "top_mover",
+                "Top mover",
+                f"{label} {top['change_usd']:+,.2f} USD",
+                "text",
+                "The workflow and model whose weekly spend changed most in absolute USD.",
+                int(top["calls"]),
+            )
+        )
+    return movers, heads

@@ -1,0 +1,182 @@
+"""Latency: duration and time to first token percentiles, and output speed, by model, provider and route.
+
+Percentiles are exact (DuckDB quantile_cont) over successful calls: a failed call's duration says how
+fast it failed, not how fast the model answers, so errors are left to the failover report.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import polars as pl
+
+from modelmeter.reports import measures as m
+from modelmeter.reports.model import Chart, Headline, Report, Table
+from modelmeter.reports.params import ReportParams, scope_of
+from modelmeter.reports.source import DAY_NUMBER, as_day, fetch, resolve_window
+
+QUANTILES = (0.5, 0.9, 0.95, 0.99)
+STREAMED = f"{m.OK} AND ttft_ms IS NOT NULL"
+# decode speed: output tokens over the time after the first token (the whole call when not streamed)
+TOKENS_PER_S = "output_tokens / ((duration_ms - coalesce(ttft_ms, 0)) / 1000.0)"
+SPEED_ROWS = f"{m.OK} AND output_tokens > 0 AND duration_ms > coalesce(ttft_ms, 0)"
+
+_MEASURES = [
+    m.CALLS,
+    m.P50,
+    m.quantile(
+        "p90_ms", "p90 duration", "duration_ms", 0.9, m.OK, "90th percentile duration_ms of successful calls."
+    ),
+    m.P95,
+    m.quantile(
+        "p99_ms",
+        "p99 duration",
+        "duration_ms",
+        0.99,
+        m.OK,
+        "99th percentile duration_ms of successful calls.",
+    ),
+    m.quantile(
+        "ttft_p50_ms",
+        "p50 time to first token",
+        "ttft_ms",
+        0.5,
+        STREAMED,
+        "Median ttft_ms (request sent to first output token) of successful streamed calls.",
+    ),
+    m.quantile(
+        "ttft_p95_ms",
+        "p95 time to first token",
+        "ttft_ms",
+        0.95,
+        STREAMED,
+        "95th percentile ttft_ms of successful streamed calls.",
+    ),
+    m.Measure(
+        "tokens_per_s_p50",
+        "Output tokens per second (median)",
+        f"quantile_cont({TOKENS_PER_S}, 0.5) FILTER (WHERE {SPEED_ROWS})",
+        "tokens_per_s",
+        "Median of output_tokens / (duration_ms - ttft_ms) per successful call with output "
+        "(ttft 0 when not streamed).",
+        f"count(*) FILTER (WHERE {SPEED_ROWS})",
+    ),
+]
+
+
+def build(con: duckdb.DuckDBPyConnection, params: ReportParams) -> Report:
+    params = resolve_window(con, params)
+    scope = scope_of(params)
+    aggregates = f"""
+          count(*) AS calls,
+          count(*) FILTER (WHERE {m.OK}) AS ok_calls,
+          quantile_cont(duration_ms, {list(QUANTILES)}) FILTER (WHERE {m.OK}) AS duration_q,
+          count(*) FILTER (WHERE {STREAMED}) AS streamed_calls,
+          quantile_cont(ttft_ms, [0.5, 0.95]) FILTER (WHERE {STREAMED}) AS ttft_q
+    """
+    if not params.brief:  # output speed is a third sort per group: the weekly page does without it
+        aggregates += f""",
+          count(*) FILTER (WHERE {SPEED_ROWS}) AS speed_calls,
+          quantile_cont({TOKENS_PER_S}, 0.5) FILTER (WHERE {SPEED_ROWS}) AS tokens_per_s_p50
+        """
+    spread = [
+        *[
+            pl.col("duration_q").list.get(i).alias(f"duration_p{round(q * 100)}_ms")
+            for i, q in enumerate(QUANTILES)
+        ],
+        pl.col("ttft_q").list.get(0).alias("ttft_p50_ms"),
+        pl.col("ttft_q").list.get(1).alias("ttft_p95_ms"),
+    ]
+    overall = fetch(con, f"SELECT {aggregates} FROM calls WHERE {scope.where}", scope.args).with_columns(
+        spread
+    )
+    grouped = fetch(
+        con,
+        f"SELECT model, provider, route, gateway, {aggregates} FROM calls WHERE {scope.where} GROUP BY ALL",
+        scope.args,
+    ).with_columns(spread)
+    total = overall.row(0, named=True)
+    values = {
+        "calls": (total["calls"], total["calls"]),
+        **{
+            f"p{round(q * 100)}_ms": (total[f"duration_p{round(q * 100)}_ms"], total["ok_calls"])
+            for q in QUANTILES
+        },
+        "ttft_p50_ms": (total["ttft_p50_ms"], total["streamed_calls"]),
+        "ttft_p95_ms": (total["ttft_p95_ms"], total["streamed_calls"]),
+    }
+    if not params.brief:
+        values["tokens_per_s_p50"] = (total["tokens_per_s_p50"], total["speed_calls"])
+    report = Report(
+        kind="latency",
+        title="Latency: duration, time to first token and output speed",
+        period=(params.since, params.until),
+        filters=dict(params.filters),
+        based_on=int(total["calls"]),
+        headlines=[
+            m.headline(measure, *values[measure.key]) for measure in _MEASURES if measure.key in values
+        ],
+    )
+    by_model = grouped.drop("calls", "duration_q", "ttft_q", "speed_calls", strict=False).sort(
+        "ok_calls", descending=True
+    )
+    report.tables.append(Table("latency_by_model", "Latency by model, provider and route", by_model))
+    slowest = by_model.filter(pl.col("ok_calls") >= 30).sort(
+        "duration_p95_ms", descending=True, nulls_last=True
+    )
+    if not slowest.is_empty():
+        top = slowest.row(0, named=True)
+        report.headlines.append(
+            Headline(
+                "slowest_model",
+                "Slowest model (p95)",
+                f"{top['model']} via {top['route']}: {top['duration_p95_ms']:,.0f} ms",
+                "text",
+                "Model and route with the highest p95 duration among those with at least 30 "
+                "successful calls.",
+                int(top["ok_calls"]),
+            )
+        )
+    if not params.brief:
+        over_time = fetch(
+            con,
+            f"""
+            SELECT {DAY_NUMBER} AS day, model, route,
+              count(*) FILTER (WHERE {m.OK}) AS ok_calls,
+              quantile_cont(duration_ms, 0.5) FILTER (WHERE {m.OK}) AS duration_p50_ms,
+              quantile_cont(duration_ms, 0.95) FILTER (WHERE {m.OK}) AS duration_p95_ms,
+              quantile_cont(ttft_ms, 0.5) FILTER (WHERE {STREAMED}) AS ttft_p50_ms
+            FROM calls WHERE {scope.where}
+            GROUP BY ALL
+            ORDER BY day, model, route
+            """,
+            scope.args,
+        ).with_columns(as_day(), (pl.col("model") + " · " + pl.col("route")).alias("series"))
+        report.tables.append(Table("latency_by_day", "Latency over time by model and route", over_time))
+        report.charts += [
+            Chart(
+                "p95_by_day",
+                "p95 duration per day by model and route",
+                "latency_by_day",
+                "line",
+                "day",
+                "duration_p95_ms",
+                "series",
+                y_title="ms",
+            ),
+            Chart(
+                "ttft_by_day",
+                "Median time to first token per day",
+                "latency_by_day",
+                "line",
+                "day",
+                "ttft_p50_ms",
+                "series",
+                y_title="ms",
+            ),
+        ]
+    report.notes.append(
+        f"Based on {report.based_on:,} calls; percentiles over the "
+        f"{report.headline('p50_ms').based_on:,} successful ones, time to first token over the "
+        f"{report.headline('ttft_p50_ms').based_on:,} successful streamed ones."
+    )
+    return report

@@ -1,0 +1,113 @@
+"""Where reports read from: the DuckDB file ingest writes, opened read-only, queried for aggregates only.
+
+Every query a report runs groups in DuckDB and hands polars a small frame; no report fetches one row
+per call (the compare report fetches capped per-group samples, bounded by `ReportParams.sample_cap`).
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from modelmeter.reports.params import ReportParams, Scope, scope_of
+
+
+class ReportDataError(RuntimeError):
+    """The database is missing, is not a modelmeter database, or holds no calls in scope."""
+
+
+def default_db_path() -> Path:
+    """MODELMETER_DB, else $MODELMETER_HOME/modelmeter.duckdb (MODELMETER_HOME defaults to ./.modelmeter)."""
+    if explicit := os.environ.get("MODELMETER_DB"):
+        return Path(explicit)
+    return home_dir() / "modelmeter.duckdb"
+
+
+def home_dir() -> Path:
+    return Path(os.environ.get("MODELMETER_HOME", ".modelmeter"))
+
+
+def open_db(path: Path) -> duckdb.DuckDBPyConnection:
+    """A read-only connection in UTC, after checking that the file holds a non-empty `calls` table."""
+    if not path.exists():
+        raise ReportDataError(
+            f"no database at {path}: run `modelmeter ingest` first, or point --db / MODELMETER_DB at one"
+        )
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error as exc:
+        raise ReportDataError(f"cannot open {path} as a DuckDB database: {exc}") from exc
+    prepare(con)
+    tables = {row[0] for row in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    if "calls" not in tables:
+        con.close()
+        raise ReportDataError(f"{path} has no `calls` table: is it a modelmeter database?")
+    if con.sql("SELECT count(*) FROM calls").fetchall() == [(0,)]:
+        con.close()
+        raise ReportDataError(
+            f"{path} holds no calls yet: run your app instrumented, then `modelmeter ingest`"
+        )
+    return con
+
+
+def prepare(con: duckdb.DuckDBPyConnection) -> None:
+    """Session settings every report relies on: UTC day and week boundaries, no progress bar on stdout."""
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET enable_progress_bar = false")
+
+
+# Grouping by an integer day is several times faster in DuckDB than date_trunc on a TIMESTAMPTZ
+# (which goes through the time zone calendar); `as_day` turns the number back into a UTC timestamp.
+DAY_NUMBER = "epoch_us(start_time) // 86400000000"
+
+
+def as_day(column: str = "day") -> pl.Expr:
+    """Polars expression: the day number `column` (days since 1970-01-01) as a UTC midnight timestamp."""
+    return (pl.col(column) * 86_400_000_000).cast(pl.Datetime("us", "UTC")).alias(column)
+
+
+def fetch(con: duckdb.DuckDBPyConnection, sql: str, args: dict[str, Any] | None = None) -> pl.DataFrame:
+    """Run an aggregate query and return its (small) result as a polars frame."""
+    return con.sql(sql, params=args or {}).pl()
+
+
+def fetch_row(con: duckdb.DuckDBPyConnection, sql: str, args: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Run a one-row aggregate query and return the row as a dict."""
+    relation = con.sql(sql, params=args or {})
+    rows = relation.fetchall()
+    return dict(zip(relation.columns, rows[0] if rows else [None] * len(relation.columns), strict=True))
+
+
+def resolve_window(con: duckdb.DuckDBPyConnection, params: ReportParams) -> ReportParams:
+    """Fill in open ends of the window from the data (first call; just after the last call).
+
+    Reports then state the exact window they cover, and relative periods (this week, the prior
+    week) are anchored on the data rather than on the wall clock, so a report is reproducible.
+    """
+    if params.since is not None and params.until is not None:
+        return params
+    scope = scope_of(params)
+    row = fetch_row(
+        con,
+        f"SELECT min(start_time) AS first, max(start_time) AS last FROM calls WHERE {scope.where}",
+        scope.args,
+    )
+    since = params.since if params.since is not None else row["first"]
+    until = params.until
+    if until is None and row["last"] is not None:
+        until = row["last"] + timedelta(microseconds=1)
+    return params.with_window(since, until)
+
+
+def count_calls(con: duckdb.DuckDBPyConnection, scope: Scope) -> int:
+    row = fetch_row(con, f"SELECT count(*) AS n FROM calls WHERE {scope.where}", scope.args)
+    return int(row["n"])
+
+
+def window_of(params: ReportParams) -> tuple[datetime | None, datetime | None]:
+    return (params.since, params.until)

@@ -1,0 +1,232 @@
+"""Tiers: a model policy checked against actual use, and what moving to the cheapest allowed model saves.
+
+The policy is a TOML file:
+
+    [tiers.economy]
+    models = ["openai/gpt-4o-mini", "google/gemini-*-flash*"]   # glob patterns over canonical models
+    max_input_per_1m = 0.5                                      # optional price ceilings, USD per 1M tokens
+    max_output_per_1m = 3.0
+
+    [workflows]
+    support-triage = "economy"       # workflows not listed use their own `tier` tag, when it names a tier
+
+Savings re-price each workflow's actual token usage (priced calls only) at the base-tier list price of
+every model its tier allows and that it could use (a model seen in scope for the same operation), and
+keep the cheapest; see reports/pricing.py for why usage is re-priced from unit prices.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import tomllib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from modelmeter.reports.model import Headline, Report, Table
+from modelmeter.reports.params import ReportParams, scope_of
+from modelmeter.reports.pricing import UnitPrices, unit_prices, usage_cost
+from modelmeter.reports.source import fetch, home_dir, resolve_window
+
+
+@dataclass(frozen=True, slots=True)
+class Tier:
+    name: str
+    models: tuple[str, ...] = ()  # glob patterns; empty: any model
+    max_input_per_1m: float | None = None
+    max_output_per_1m: float | None = None
+
+    def check(self, model: str, prices: UnitPrices | None) -> tuple[str, str]:
+        """(status, reason): ok, violation, or unknown (a ceiling cannot be checked without a price)."""
+        if self.models and not any(fnmatch.fnmatchcase(model, pattern) for pattern in self.models):
+            return "violation", f"{model} is not in tier {self.name}'s models"
+        ceilings = [(self.max_input_per_1m, "input", "input"), (self.max_output_per_1m, "output", "output")]
+        for ceiling, label, attribute in ceilings:
+            if ceiling is None:
+                continue
+            if prices is None:
+                return (
+                    "unknown",
+                    f"{model} has no price: tier {self.name}'s {label} ceiling cannot be checked",
+                )
+            price = getattr(prices, attribute)
+            if price > ceiling:
+                return "violation", f"{label} {price:g} USD/1M above tier {self.name}'s ceiling {ceiling:g}"
+        return "ok", ""
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    tiers: dict[str, Tier]
+    workflows: dict[str, str]  # workflow -> tier name
+
+    def tier_for(self, workflow: str | None, tagged_tier: str | None) -> Tier | None:
+        name = self.workflows.get(workflow or "") or tagged_tier
+        return self.tiers.get(name or "")
+
+
+def default_policy_path() -> Path:
+    return home_dir() / "tiers.toml"
+
+
+def load_policy(path: Path) -> Policy:
+    """Parse a tier policy; raises ValueError with the file name on a malformed policy."""
+    try:
+        data = tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ValueError(f"cannot read tier policy {path}: {exc}") from exc
+    tiers = {}
+    for name, spec in data.get("tiers", {}).items():
+        if not isinstance(spec, dict):
+            raise ValueError(f"{path}: [tiers.{name}] must be a table")
+        tiers[name] = Tier(
+            name,
+            tuple(spec.get("models", ())),
+            spec.get("max_input_per_1m"),
+            spec.get("max_output_per_1m"),
+        )
+    workflows = {str(k): str(v) for k, v in data.get("workflows", {}).items()}
+    unknown = sorted(set(workflows.values()) - set(tiers))
+    if unknown:
+        raise ValueError(f"{path}: workflows refer to undefined tiers: {', '.join(unknown)}")
+    return Policy(tiers, workflows)
+
+
+def build(con: duckdb.DuckDBPyConnection, params: ReportParams) -> Report:
+    params = resolve_window(con, params)
+    path = params.policy or default_policy_path()
+    if not path.exists():
+        raise ValueError(f"no tier policy at {path}: pass --policy FILE (see `modelmeter report --help`)")
+    policy = load_policy(path)
+    scope = scope_of(params)
+    usage = fetch(
+        con,
+        f"""
+        SELECT workflow, tier, model, operation,
+          count(*) AS calls,
+          count(cost_usd) AS priced_calls,
+          sum(cost_usd)::DOUBLE AS spend_usd,
+          (sum(input_tokens) FILTER (WHERE cost_usd IS NOT NULL))::DOUBLE AS input_tokens,
+          (sum(output_tokens) FILTER (WHERE cost_usd IS NOT NULL))::DOUBLE AS output_tokens,
+          (sum(coalesce(cache_read_tokens, 0)) FILTER (WHERE cost_usd IS NOT NULL))::DOUBLE
+            AS cache_read_tokens,
+          (sum(coalesce(cache_write_tokens, 0)) FILTER (WHERE cost_usd IS NOT NULL))::DOUBLE
+            AS cache_write_tokens
+        FROM calls WHERE {scope.where} AND model IS NOT NULL
+        GROUP BY ALL
+        ORDER BY calls DESC
+        """,
+        scope.args,
+    )
+    at = params.until or datetime.now(UTC)
+    models_by_operation: dict[str | None, set[str]] = {}
+    for row in usage.select("operation", "model").unique().iter_rows():
+        models_by_operation.setdefault(row[0], set()).add(row[1])
+    checked = [_check_row(row, policy, models_by_operation, at) for row in usage.iter_rows(named=True)]
+    table = pl.DataFrame(checked, infer_schema_length=None) if checked else pl.DataFrame()
+    report = Report(
+        kind="tiers",
+        title=f"Tiers: policy {path.name} checked against actual use",
+        period=(params.since, params.until),
+        filters=dict(params.filters),
+        based_on=int(usage["calls"].sum() or 0),
+    )
+    violations = table.filter(pl.col("status") == "violation") if checked else table
+    savings = (
+        table.filter(pl.col("tier_applied").is_not_null())
+        .group_by("workflow", "tier_applied")
+        .agg(
+            pl.col("calls", "priced_calls", "spend_usd", "cheapest_cost_usd").sum(),
+            pl.col("cheapest_model").drop_nulls().first(),
+        )
+        .with_columns((pl.col("spend_usd") - pl.col("cheapest_cost_usd")).alias("saving_usd"))
+        .sort("saving_usd", descending=True, nulls_last=True)
+        if checked
+        else table
+    )
+    untiered = table.filter(pl.col("tier_applied").is_null()) if checked else table
+    report.headlines += [
+        Headline(
+            "violating_calls",
+            "Calls breaking the policy",
+            int(violations["calls"].sum() or 0) if checked else 0,
+            "calls",
+            "Calls whose model is outside its workflow's tier (patterns or price ceilings).",
+            report.based_on,
+        ),
+        Headline(
+            "violating_workflows",
+            "Workflows breaking the policy",
+            violations["workflow"].n_unique() if checked else 0,
+            "count",
+            "Distinct workflows with at least one call outside their tier.",
+            int(violations["calls"].sum() or 0) if checked else 0,
+        ),
+        Headline(
+            "estimated_saving_usd",
+            "Estimated saving at the cheapest allowed model",
+            float(savings["saving_usd"].sum() or 0.0) if checked else 0.0,
+            "usd",
+            "Sum over tiered workflows of (estimated spend - the same priced token usage re-priced "
+            "at the cheapest "
+            "model its tier allows, among models seen for the same operation).",
+            int(savings["priced_calls"].sum() or 0) if checked else 0,
+        ),
+        Headline(
+            "untiered_calls",
+            "Calls with no tier",
+            int(untiered["calls"].sum() or 0) if checked else 0,
+            "calls",
+            "Calls whose workflow the policy does not list and whose tier tag names no policy tier.",
+            report.based_on,
+        ),
+    ]
+    report.tables += [
+        Table("policy_check", "Use by workflow and model against the policy", table),
+        Table("violations", "Violations", violations),
+        Table("savings", "Estimated saving per workflow at the cheapest allowed model", savings),
+    ]
+    report.notes.append(
+        f"Based on {report.based_on:,} calls. Re-priced at base-tier list prices of {at:%Y-%m-%d}; "
+        "cached-token discounts are kept, per-request tier surcharges are not modelled."
+    )
+    return report
+
+
+def _check_row(
+    row: dict, policy: Policy, models_by_operation: dict[str | None, set[str]], at: datetime
+) -> dict:
+    tier = policy.tier_for(row["workflow"], row["tier"])
+    prices = unit_prices(row["model"], at)
+    status, reason = tier.check(row["model"], prices) if tier else ("no tier", "")
+    cheapest_model, cheapest_cost = None, None
+    if tier is not None and row["priced_calls"]:
+        for candidate in sorted(models_by_operation.get(row["operation"], set())):
+            candidate_prices = unit_prices(candidate, at)
+            if candidate_prices is None or tier.check(candidate, candidate_prices)[0] != "ok":
+                continue
+            cost = usage_cost(
+                candidate_prices,
+                row["input_tokens"] or 0,
+                row["output_tokens"] or 0,
+                row["cache_read_tokens"] or 0,
+                row["cache_write_tokens"] or 0,
+            )
+            if cheapest_cost is None or cost < cheapest_cost:
+                cheapest_model, cheapest_cost = candidate, cost
+    return {
+        "workflow": row["workflow"],
+        "tier_applied": tier.name if tier else None,
+        "model": row["model"],
+        "operation": row["operation"],
+        "calls": row["calls"],
+        "priced_calls": row["priced_calls"],
+        "spend_usd": row["spend_usd"],
+        "status": status,
+        "reason": reason,
+        "cheapest_model": cheapest_model,
+        "cheapest_cost_usd": cheapest_cost if cheapest_cost is not None else row["spend_usd"],
+    }

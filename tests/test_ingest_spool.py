@@ -1,0 +1,165 @@
+"""Ingest of spool files (flat span records): idempotence, retries, quarantine, crash safety."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import orjson
+from ingest_support import JAN_1_2026_NS, cli, record, rows, run_cli, write_ndjson
+
+from modelmeter.ingest.pipeline import ingest_paths
+
+ALL_TABLES = ("calls", "attempts", "ingested_files", "quarantine")
+
+
+def _snapshot(db: Path) -> dict[str, list[tuple[object, ...]]]:
+    return {t: sorted(map(repr, rows(db, f"SELECT * EXCLUDE ({_stamp(t)}) FROM {t}"))) for t in ALL_TABLES}
+
+
+def _stamp(table: str) -> str:
+    return {"calls": "ingested_at", "ingested_files": "ingested_at", "quarantine": "quarantined_at"}.get(
+        table, "price_period"
+    )
+
+
+def test_the_cli_ingests_the_default_spool_and_a_second_run_changes_nothing(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    write_ndjson(home / "spool" / "spans-20260101T000000-h-1-1.ndjson", [record() for _ in range(5)])
+    (home / "spool" / "spans-20260101T000001-h-1-2.ndjson.open").write_text('{"still": "being written"')
+    env = {"MODELMETER_HOME": str(home)}
+
+    first = run_cli("ingest", env=env)
+    assert first.returncode == 0, first.stderr
+    assert "calls added 5" in first.stderr
+    db = home / "modelmeter.duckdb"
+    before = _snapshot(db)
+
+    again = run_cli("ingest", env=env)
+    assert again.returncode == 0
+    assert "calls added 0" in again.stderr
+    assert _snapshot(db) == before
+
+
+def test_the_same_spans_in_a_renamed_file_are_counted_as_duplicates(tmp_path: Path) -> None:
+    spans = [record() for _ in range(4)]
+    write_ndjson(tmp_path / "a" / "spans-1.ndjson", spans)
+    write_ndjson(tmp_path / "b" / "copy.ndjson", [*spans, record()])
+    db = tmp_path / "db.duckdb"
+    ingest_paths([tmp_path / "a"], db)
+
+    summary = ingest_paths([tmp_path / "b"], db)
+
+    assert (summary.calls_added, summary.duplicates) == (1, 4)
+    assert rows(db, "SELECT count(*), count(DISTINCT (trace_id, span_id)) FROM calls") == [(5, 5)]
+
+
+def test_tries_of_one_call_in_different_files_become_one_call_row_in_any_order(tmp_path: Path) -> None:
+    first_try = record(
+        status="error",
+        http_status=529,
+        error_type="overloaded_error",
+        input_tokens=None,
+        output_tokens=None,
+        usage_known=False,
+        response_model=None,
+        call_id="c0ffee0000000001",
+        attempt=0,
+    )
+    second_try = record(
+        call_id="c0ffee0000000001",
+        attempt=1,
+        start_ns=first_try["end_ns"] + 50_000_000,
+        trace_id=first_try["trace_id"],
+    )
+    second_try["end_ns"] = second_try["start_ns"] + 900_000_000
+    write_ndjson(tmp_path / "late" / "spans-2.ndjson", [second_try])
+    write_ndjson(tmp_path / "early" / "spans-1.ndjson", [first_try])
+    db = tmp_path / "db.duckdb"
+
+    ingest_paths([tmp_path / "late"], db)  # the last try arrives first
+    ingest_paths([tmp_path / "early"], db)
+
+    calls = rows(
+        db, "SELECT span_id, attempts, status, input_tokens, cost_usd IS NOT NULL, duration_ms FROM calls"
+    )
+    expected_duration = (second_try["end_ns"] - first_try["start_ns"]) / 1e6
+    assert calls == [(first_try["span_id"], 2, "ok", second_try["input_tokens"], True, expected_duration)]
+    tries = rows(db, "SELECT attempt, status, call_span_id FROM attempts ORDER BY attempt")
+    assert tries == [(0, "error", first_try["span_id"]), (1, "ok", first_try["span_id"])]
+
+
+def test_broken_lines_are_quarantined_with_line_and_reason_and_exit_code_3(tmp_path: Path) -> None:
+    good = [record() for _ in range(3)]
+    lines = [
+        *(orjson.dumps(r).decode() for r in good[:2]),
+        '{"trace_id": "broken',
+        orjson.dumps(record(input_tokens="many")).decode(),
+        orjson.dumps(record(attributes="not an object")).decode(),
+        orjson.dumps(record(reported_cost_usd="lots")).decode(),
+        orjson.dumps(good[2]).decode(),
+    ]
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    (spool / "spans-1.ndjson").write_text("\n".join(lines) + "\n")
+    db = tmp_path / "db.duckdb"
+
+    result = run_cli("ingest", str(spool), "--db", str(db))
+
+    assert result.returncode == 3, result.stderr
+    assert "quarantined 4" in result.stderr
+    quarantined = rows(db, "SELECT line, reason FROM quarantine ORDER BY line")
+    assert [line for line, _ in quarantined] == [3, 4, 5, 6]
+    assert "broken JSON" in quarantined[0][1]
+    assert [reason.split(":")[0] for _, reason in quarantined[1:]] == [
+        "input_tokens",
+        "attributes",
+        "reported_cost_usd",
+    ]
+    assert sorted(r[0] for r in rows(db, "SELECT span_id FROM calls")) == sorted(r["span_id"] for r in good)
+
+
+def test_an_unreadable_path_is_an_error_with_exit_code_1(tmp_path: Path) -> None:
+    result = run_cli("ingest", str(tmp_path / "missing"), "--db", str(tmp_path / "db.duckdb"))
+    assert result.returncode == 1
+    assert "no such file" in result.stderr
+
+
+def test_an_ingest_killed_mid_way_leaves_a_consistent_database_and_the_rerun_completes(
+    tmp_path: Path,
+) -> None:
+    spool = tmp_path / "spool"
+    files, per_file = 30, 800
+    expected = set()
+    for index in range(files):
+        spans = [record(start_ns=JAN_1_2026_NS + (index * per_file + i) * 10**9) for i in range(per_file)]
+        expected |= {(s["trace_id"], s["span_id"]) for s in spans}
+        write_ndjson(spool / f"spans-{index:03d}.ndjson", spans)
+    db = tmp_path / "db.duckdb"
+    command = [cli(), "ingest", str(spool), "--db", str(db), "--batch-spans", str(per_file), "--quiet"]
+
+    victim = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wal = Path(f"{db}.wal")
+    deadline = time.monotonic() + 60
+    while not wal.exists() and victim.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    time.sleep(0.3)
+    os.kill(victim.pid, signal.SIGKILL)
+    victim.wait()
+
+    files_done, calls, spans_recorded = rows(
+        db,
+        "SELECT (SELECT count(*) FROM ingested_files), (SELECT count(*) FROM calls), "
+        "(SELECT coalesce(sum(spans_new), 0) FROM ingested_files)",
+    )[0]
+    assert files_done < files, "the kill landed before the ingest finished"
+    assert calls == spans_recorded == files_done * per_file  # each recorded file has exactly its rows
+
+    rerun = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert rerun.returncode == 0, rerun.stderr
+    stored = rows(db, "SELECT trace_id, span_id FROM calls")
+    assert len(stored) == len(expected)
+    assert set(stored) == expected

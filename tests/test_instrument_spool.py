@@ -1,0 +1,264 @@
+"""Spool files, the span pipeline around the app's own tracing, and install/uninstall discipline."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import anthropic
+import httpx
+import httpx2
+import openai
+import orjson
+import pytest
+from opentelemetry.instrumentation.httpx import HTTPX2ClientInstrumentor
+from test_instrument_sdks import Recorder
+from test_mock_sdks import CASES
+
+import modelmeter
+from modelmeter import semconv as sc
+from modelmeter.instrument.spool import SpoolWriter
+from modelmeter.mock import MockProviders
+from modelmeter.record import RECORD_FIELDS
+
+MESSAGES: Any = [{"role": "user", "content": "Summarise the weekly cost report in one line."}]
+CLOSED_NAME = re.compile(r"^spans-\d{8}T\d{6}-[^-]+-\d+-\d+\.ndjson$")
+
+
+def _records(directory: Path) -> list[dict[str, Any]]:
+    return [
+        orjson.loads(line)
+        for path in sorted(directory.glob("*.ndjson"))
+        for line in path.read_bytes().splitlines()
+    ]
+
+
+def test_spans_reach_closed_spool_files_as_flat_records(mock: MockProviders, tmp_path: Path) -> None:
+    spool = tmp_path / "spool"
+    modelmeter.instrument(spool=str(spool), endpoints=mock.endpoints, workflow="digest", team="core")
+    try:
+        client = openai.OpenAI(
+            base_url=mock.base_url("openai"), api_key="sk-proj-FAKE0000000000", max_retries=0
+        )
+        with modelmeter.tag(tier="small", customer="acme"):
+            client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+        assert modelmeter.flush()
+    finally:
+        modelmeter.uninstrument()
+    files = sorted(p.name for p in spool.iterdir())
+    assert len(files) == 1 and CLOSED_NAME.match(files[0]), files
+    (record,) = _records(spool)
+    served = mock.calls[0]
+    assert list(record) == list(RECORD_FIELDS)
+    assert record["source"] == "modelmeter" and record["name"] == "chat gpt-4o-mini"
+    assert (record["workflow"], record["team"], record["tier"]) == ("digest", "core", "small")
+    assert record["attributes"][sc.MM_TAG_PREFIX + "customer"] == "acme"
+    assert (record["response_id"], record["request_id"]) == (served.response_id, served.request_id)
+    assert served.usage is not None and record["input_tokens"] == served.usage.input_tokens
+    assert isinstance(record["cost_usd"], str) and record["cost_source"] == "genai-prices"
+    assert len(record["trace_id"]) == 32 and len(record["span_id"]) == 16
+    assert record["end_ns"] - record["start_ns"] > 0 and record["duration_ms"] > 0
+
+
+def test_spool_files_rotate_by_size_and_by_age(tmp_path: Path) -> None:
+    writer = SpoolWriter(tmp_path, rotate_bytes=50, rotate_seconds=0.3)
+    for i in range(3):
+        writer.write([b'{"n":%d,"pad":"%s"}\n' % (i, b"x" * 80)])
+    assert len(list(tmp_path.glob("*.ndjson"))) == 2  # the third write opened a file that is still open
+    assert len(list(tmp_path.glob("*.ndjson.open"))) == 1
+    deadline = time.monotonic() + 5
+    while list(tmp_path.glob("*.open")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not list(tmp_path.glob("*.open"))
+    names = sorted(p.name for p in tmp_path.glob("*.ndjson"))
+    assert len(names) == 3 and all(CLOSED_NAME.match(n) for n in names)
+    assert sorted(int(n.rsplit("-", 1)[1].split(".")[0]) for n in names) == [1, 2, 3]
+
+
+def test_an_unwritable_spool_drops_spans_with_one_warning(
+    mock: MockProviders, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    modelmeter.instrument(spool=str(blocker / "spool"), endpoints=mock.endpoints)
+    client = openai.OpenAI(base_url=mock.base_url("openai"), api_key="sk-proj-FAKE0000000000", max_retries=0)
+    try:
+        with caplog.at_level(logging.WARNING, logger="modelmeter"):
+            for _ in range(2):
+                response = client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+                assert response.choices[0].message.content == mock.calls[-1].content
+                modelmeter.flush()
+    finally:
+        modelmeter.uninstrument()
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING and "spool" in r.getMessage()]
+    assert len(warnings) == 1
+
+
+def test_fake_keys_never_reach_spans_or_spool_files(
+    mock: MockProviders, tmp_path: Path, fake_keys: dict[str, str]
+) -> None:
+    recorder = Recorder()
+    modelmeter.instrument(
+        tracer_provider=recorder.provider, spool=str(tmp_path), endpoints=mock.endpoints, capture_content=True
+    )
+    try:
+        for name in (
+            "openai-chat",
+            "anthropic-messages",
+            "gemini-generate-content",
+            "mistral-chat",
+            "cohere-chat",
+            "groq-chat",
+            "vercel-chat",
+            "openrouter-chat",
+        ):
+            asyncio.run(CASES[name].run(mock, fake_keys, True, False))
+        modelmeter.flush()
+    finally:
+        modelmeter.uninstrument()
+    spans_text = repr([dict(s.attributes or {}) for s in recorder.spans()])
+    spool_text = "".join(p.read_text() for p in tmp_path.glob("*.ndjson"))
+    assert len(recorder.spans()) == 8 and spool_text.count("\n") == 8
+    assert sc.GEN_AI_INPUT_MESSAGES in spans_text  # content capture was on, and keys still stay out
+    for key in fake_keys.values():
+        for text in (spans_text, spool_text):
+            assert key not in text and key[:-4] not in text and key[4:-4] not in text
+
+
+@pytest.mark.parametrize("sdk_tracing", [True, False], ids=["anthropic-tracing-on", "anthropic-tracing-off"])
+def test_one_anthropic_call_counts_once_whether_or_not_the_sdk_traces(
+    mock: MockProviders, tmp_path: Path, sdk_tracing: bool
+) -> None:
+    recorder = Recorder()
+    modelmeter.instrument(tracer_provider=recorder.provider, spool=str(tmp_path), endpoints=mock.endpoints)
+    option: Any = {"tracer_provider": recorder.provider} if sdk_tracing else False
+    client = anthropic.Anthropic(
+        base_url=mock.base_url("anthropic"),
+        api_key="sk-ant-api03-FAKE0000",
+        max_retries=0,
+        open_telemetry=option,
+    )
+    try:
+        client.messages.create(model="claude-haiku-4-5", max_tokens=64, messages=MESSAGES)
+        modelmeter.flush()
+    finally:
+        modelmeter.uninstrument()
+    spans = recorder.exporter.get_finished_spans()
+    ours = recorder.spans()
+    assert len(ours) == 1 and ours[0].attributes is not None
+    assert ours[0].attributes[sc.MM_USAGE_KNOWN] is True
+    sdk_spans = [
+        s
+        for s in spans
+        if s.instrumentation_scope and s.instrumentation_scope.name == "com.anthropic.sdk.python"
+    ]
+    if sdk_tracing:
+        assert len(sdk_spans) == 1 and ours[0].parent is not None
+        assert ours[0].parent.span_id == sdk_spans[0].context.span_id
+    else:
+        assert sdk_spans == [] and len(spans) == 1
+    assert len(_records(tmp_path)) == 1  # the spool holds our span only
+
+
+def test_the_otel_httpx_span_becomes_our_child(mock: MockProviders) -> None:
+    recorder = Recorder()
+    instrumentor = HTTPX2ClientInstrumentor()
+    instrumentor.instrument(tracer_provider=recorder.provider)
+    modelmeter.instrument(tracer_provider=recorder.provider, spool=False, endpoints=mock.endpoints)
+    try:
+        client = openai.OpenAI(
+            base_url=mock.base_url("openai"), api_key="sk-proj-FAKE0000000000", max_retries=0
+        )
+        client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    finally:
+        modelmeter.uninstrument()
+        instrumentor.uninstrument()
+    (ours,) = recorder.spans()
+    http_spans = [s for s in recorder.exporter.get_finished_spans() if s is not ours]
+    assert len(http_spans) == 1 and http_spans[0].parent is not None
+    assert http_spans[0].parent.span_id == ours.context.span_id
+
+
+def test_instrument_is_idempotent_and_uninstrument_restores_both_libraries(mock: MockProviders) -> None:
+    before = _current_methods()
+    recorder = Recorder()
+    client = httpx2.Client()  # made before instrument(): still observed
+    for _ in range(2):
+        modelmeter.instrument(tracer_provider=recorder.provider, spool=False, endpoints=mock.endpoints)
+    client.post(
+        mock.base_url("openai") + "/chat/completions", json={"model": "gpt-4o-mini", "messages": MESSAGES}
+    )
+    client.get(mock.base_url("openai") + "/models")  # not an AI call: no span
+    assert len(recorder.spans()) == 1
+    modelmeter.uninstrument()
+    modelmeter.uninstrument()
+    assert _current_methods() == before
+    client.post(
+        mock.base_url("openai") + "/chat/completions", json={"model": "gpt-4o-mini", "messages": MESSAGES}
+    )
+    assert len(recorder.spans()) == 1
+    client.close()
+
+
+def _current_methods() -> dict[tuple[str, str, str], Any]:
+    return {
+        (lib.__name__, cls.__name__, name): cls.__dict__[name]
+        for lib in (httpx, httpx2)
+        for cls, name in (
+            (lib.HTTPTransport, "handle_request"),
+            (lib.AsyncHTTPTransport, "handle_async_request"),
+        )
+    }
+
+
+APP_WITH_TRACING = """
+import os, sys
+import anthropic
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+import modelmeter
+
+exporter = InMemorySpanExporter()
+provider = TracerProvider()
+provider.add_span_processor(SimpleSpanProcessor(exporter))
+trace.set_tracer_provider(provider)
+modelmeter.instrument(spool=sys.argv[1], endpoints=os.environ["ENDPOINTS"])
+client = anthropic.Anthropic(base_url=os.environ["ANTHROPIC_BASE"], api_key="sk-ant-api03-FAKE0000")
+client.messages.create(model="claude-haiku-4-5", max_tokens=32, messages=[{"role": "user", "content": "hi"}])
+modelmeter.flush()
+print(sorted(s.instrumentation_scope.name for s in exporter.get_finished_spans()))
+"""
+
+
+@pytest.mark.parametrize("sdk_env", ["true", "false"], ids=["anthropic-env-on", "anthropic-env-off"])
+def test_an_app_tracer_provider_gets_our_spans_and_keeps_its_own(
+    mock: MockProviders, tmp_path: Path, sdk_env: str
+) -> None:
+    env = dict(
+        os.environ,
+        ENDPOINTS=mock.endpoints,
+        ANTHROPIC_BASE=mock.base_url("anthropic"),
+        ANTHROPIC_OPEN_TELEMETRY=sdk_env,
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", APP_WITH_TRACING, str(tmp_path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    scopes = result.stdout.strip()
+    expected = ["com.anthropic.sdk.python", "modelmeter"] if sdk_env == "true" else ["modelmeter"]
+    assert scopes == repr(expected)
+    assert [r["source"] for r in _records(tmp_path)] == ["modelmeter"]

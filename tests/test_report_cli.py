@@ -1,0 +1,140 @@
+"""The real `modelmeter report` and `modelmeter check` commands, in a subprocess, on a synthetic database."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from modelmeter.ingest.schema import MIGRATIONS
+from tests._report_data import build_synthetic_db, write_policy
+
+CLI = str(Path(sys.executable).parent / "modelmeter")
+
+
+def run(*args: str | Path, env_home: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {"PATH": str(Path(sys.executable).parent), "HOME": str(env_home or Path.home())}
+    if env_home is not None:
+        env["MODELMETER_HOME"] = str(env_home)
+    return subprocess.run([CLI, *map(str, args)], capture_output=True, text=True, timeout=120, env=env)
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("home")
+    build_synthetic_db(directory)
+    write_policy(directory)
+    return directory
+
+
+def test_report_json_headlines_match_sql_and_filters_apply(home: Path) -> None:
+    result = run("report", "cost", "--workflow", "support-triage", "--format", "json", env_home=home)
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    spend = {h["key"]: h for h in document["headlines"]}["spend_usd"]
+    con = duckdb.connect(str(home / "modelmeter.duckdb"), read_only=True)
+    expected, priced = con.sql(
+        "SELECT sum(cost_usd)::DOUBLE, count(cost_usd) FROM calls WHERE workflow = 'support-triage'"
+    ).fetchall()[0]
+    assert spend["value"] == pytest.approx(expected) and spend["based_on_calls"] == priced
+    assert spend["definition"] and document["filters"] == {"workflow": ["support-triage"]}
+    assert document["charts"]["spend_by_day"]["mark"]["type"] == "bar"
+
+
+def test_report_writes_markdown_and_a_csv_directory(home: Path, tmp_path: Path) -> None:
+    md = run("report", "inventory", "--format", "md", "-o", tmp_path / "inventory.md", env_home=home)
+    assert md.returncode == 0, md.stderr
+    text = (tmp_path / "inventory.md").read_text()
+    assert "## Headlines" in text and "## Notes" in text and "Based on" in text
+    csv = run(
+        "report",
+        "tiers",
+        "--policy",
+        home / "tiers.toml",
+        "--format",
+        "csv",
+        "-o",
+        tmp_path / "tiers",
+        env_home=home,
+    )
+    assert csv.returncode == 0, csv.stderr
+    headlines = pl.read_csv(tmp_path / "tiers" / "headlines.csv")
+    assert "violating_calls" in headlines["key"].to_list()
+    assert (tmp_path / "tiers" / "savings.csv").exists()
+    parquet = run(
+        "report",
+        "latency",
+        "--format",
+        "parquet",
+        "--table",
+        "latency_by_model",
+        "-o",
+        tmp_path / "l.parquet",
+        env_home=home,
+    )
+    assert parquet.returncode == 0, parquet.stderr
+    assert pl.read_parquet(tmp_path / "l.parquet").height > 0
+
+
+def test_report_terminal_output_shows_headlines_and_notes(home: Path) -> None:
+    result = run("report", "failover", "--since", "2026-11-05", env_home=home)
+    assert result.returncode == 0, result.stderr
+    assert "Error rate" in result.stdout and "Note:" in result.stdout and "2026-11-05" in result.stdout
+
+
+def test_report_on_a_missing_or_empty_database_says_so(tmp_path: Path) -> None:
+    missing = run("report", "weekly", "--db", tmp_path / "nope.duckdb")
+    assert missing.returncode == 3 and "no database" in missing.stderr
+    empty = tmp_path / "empty.duckdb"
+    con = duckdb.connect(str(empty))
+    for migration in MIGRATIONS:
+        con.execute(migration)
+    con.close()
+    result = run("report", "cost", "--db", empty)
+    assert result.returncode == 3 and "no calls" in result.stderr
+
+
+def _budget_case(home: Path, tmp_path: Path, text: str, at: str) -> tuple[int, dict]:
+    config = tmp_path / "budgets.toml"
+    config.write_text(text)
+    result = run("check", "--config", config, "--at", at, "--format", "json", env_home=home)
+    return result.returncode, json.loads(result.stdout)
+
+
+def test_check_exit_codes_ok_warn_fail_and_spend_equals_sql(home: Path, tmp_path: Path) -> None:
+    at = "2026-11-12T12:00:00+00:00"
+    con = duckdb.connect(str(home / "modelmeter.duckdb"), read_only=True)
+    day = con.sql(
+        "SELECT sum(cost_usd)::DOUBLE FROM calls WHERE team = 'platform' AND start_time >= '2026-11-12' "
+        "AND start_time < $at",
+        params={"at": at},
+    ).fetchall()[0][0]
+    assert day > 0
+    code, ok = _budget_case(
+        home, tmp_path, f"[team.platform]\nday = {{ warn = {day * 100}, fail = {day * 200} }}\n", at
+    )
+    assert code == 0 and ok["status"] == "ok"
+    assert ok["budgets"][0]["spent_usd"] == pytest.approx(day, rel=1e-6)
+    code, warn = _budget_case(
+        home, tmp_path, f"[team.platform]\nday = {{ warn = {day / 2}, fail = {day * 10} }}\n", at
+    )
+    assert code == 1 and warn["status"] == "warn"
+    code, fail = _budget_case(
+        home, tmp_path, f"[team.platform]\nday = {{ warn = {day / 4}, fail = {day / 2} }}\n", at
+    )
+    assert code == 2 and fail["budgets"][0]["status"] == "fail"
+
+
+def test_check_warns_before_the_limit_when_the_forecast_crosses_it(home: Path, tmp_path: Path) -> None:
+    at = "2026-11-12T06:00:00+00:00"  # a quarter into the day: the forecast is well above the spend so far
+    _, probe = _budget_case(home, tmp_path, "[total]\nday = { fail = 1e12 }\n", at)
+    spent, projected = probe["budgets"][0]["spent_usd"], probe["budgets"][0]["projected_usd"]
+    assert 0 < spent < projected
+    limit = (spent + projected) / 2
+    code, result = _budget_case(home, tmp_path, f"[total]\nday = {{ fail = {limit} }}\n", at)
+    assert code == 1 and result["status"] == "warn" and "forecast" in result["budgets"][0]["reason"]
