@@ -110,18 +110,14 @@ def synthetic_records(count: int, seed: int = 7) -> list[dict[str, object]]:
     return out[:count]
 
 
-def write_spool(directory: Path, count: int, files: int) -> int:
+def write_spool(directory: Path, count: int, files: int) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     spans = synthetic_records(count)
     per_file = -(-count // files)
-    total_bytes = 0
     for index in range(files):
         chunk = spans[index * per_file : (index + 1) * per_file]
         path = directory / f"spans-20260101T000000-bench-{os.getpid()}-{index:04d}.ndjson"
-        data = b"".join(orjson.dumps(r) + b"\n" for r in chunk)
-        path.write_bytes(data)
-        total_bytes += len(data)
-    return total_bytes
+        path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in chunk))
 
 
 _CHILD = """
@@ -140,7 +136,20 @@ print(json.dumps({"seconds": elapsed, "cpu_seconds": usage.ru_utime + usage.ru_s
 
 def bench_ingest(count: int, files: int, batch: int, work: Path) -> dict[str, object]:
     spool = work / "spool"
-    size = write_spool(spool, count, files)
+    # generated in a process of its own: Linux carries a parent's peak RSS into a forked child's
+    # getrusage, so the parent must stay small for the ingest child's number to be its own
+    generate = [
+        sys.executable,
+        __file__,
+        "--generate",
+        str(spool),
+        "--spans",
+        str(count),
+        "--files",
+        str(files),
+    ]
+    subprocess.run(generate, check=True)
+    size = sum(p.stat().st_size for p in spool.iterdir())
     db = work / "bench.duckdb"
     out = subprocess.run(
         [sys.executable, "-c", _CHILD, str(spool), str(db), str(batch)],
@@ -274,7 +283,11 @@ def main() -> None:
     parser.add_argument("--receiver-spans", type=int, default=20_000)
     parser.add_argument("--per-request", type=int, default=100)
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--generate", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.generate:
+        write_spool(args.generate, args.spans, args.files)
+        return
     work = Path(tempfile.mkdtemp(prefix="modelmeter-bench-"))
     try:
         report = {"versions": versions()}

@@ -1,7 +1,9 @@
-"""Shared by the report tests: a synthetic calls database and a tier policy that fits it."""
+"""Shared by the report tests: a synthetic calls database, a tier policy that fits it, the real CLI."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 from modelmeter.reports.synthetic import create_database
@@ -35,3 +37,13 @@ def write_policy(directory: Path) -> Path:
     path = directory / "tiers.toml"
     path.write_text(POLICY)
     return path
+
+
+CLI = str(Path(sys.executable).parent / "modelmeter")
+
+
+def run(*args: str | Path, env_home: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {"PATH": str(Path(sys.executable).parent), "HOME": str(env_home or Path.home())}
+    if env_home is not None:
+        env["MODELMETER_HOME"] = str(env_home)
+    return subprocess.run([CLI, *map(str, args)], capture_output=True, text=True, timeout=120, env=env)

@@ -49,11 +49,12 @@ def test_weekdays_carry_more_traffic_than_weekend_days() -> None:
     assert per_day[monday.toordinal()] > 3 * per_day[saturday.toordinal()]
 
 
-def test_segments_cut_the_timeline_exactly_at_incident_boundaries() -> None:
+def test_segments_cut_the_timeline_at_midnight_and_exactly_at_incident_boundaries() -> None:
     week = Week.ending(END)
     timeline = plan_week(week)
     segments = list(_segments(week, timeline))
     assert [index for segment, _ in segments for index, _call in segment] == list(range(len(timeline)))
+    assert all(len({call.at.date() for _, call in segment}) == 1 for segment, _ in segments)
     for incident in INCIDENTS:
         start, end = week.incident_window(incident)
         inside = [s for s, active in segments if incident in active]

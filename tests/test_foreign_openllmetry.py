@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from foreign.capture import SECRET_WORD
 from foreign.harness import TOKEN_COLUMNS, Truth, assert_calls_match, capture, ingest
 
 from modelmeter.ingest.normalise import SpanIn, openllmetry
@@ -14,7 +15,9 @@ from modelmeter.mock import MockProviders
 def test_openllmetry_spans_match_the_mock_once_each_with_httpx2_spans_ignored(
     mock: MockProviders, tmp_path: Path
 ) -> None:
-    rows = ingest(capture("openllmetry", mock, tmp_path / "openllmetry.pb"), tmp_path / "calls.duckdb")
+    otlp = capture("openllmetry", mock, tmp_path / "openllmetry.pb")
+    assert SECRET_WORD.encode() in otlp.read_bytes()  # OpenLLMetry records prompts by default ...
+    rows = ingest(otlp, tmp_path / "calls.duckdb")  # ... and ingest checks none reached the database
 
     assert_calls_match(
         rows,

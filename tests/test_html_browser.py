@@ -6,10 +6,10 @@ import shutil
 from pathlib import Path
 
 import pytest
+from _report_data import build_synthetic_db, write_policy
 
 from modelmeter.reports import ReportParams, build_report, open_db
 from modelmeter.reports.render import render
-from tests._report_data import build_synthetic_db, write_policy
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

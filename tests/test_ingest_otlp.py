@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 import pytest
+import zstandard
 from ingest_support import new_id, record, rows, write_ndjson
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
@@ -202,6 +203,9 @@ ENCODINGS = {
     "framed records each gzipped": lambda a, b: framed(
         [gzip.compress(otlp_proto(a)), gzip.compress(otlp_proto(b))]
     ),
+    "collector zstd compression: framed records each zstd-compressed": lambda a, b: framed(
+        [zstandard.compress(otlp_proto(a)), zstandard.compress(orjson.dumps(otlp_json(b)))]
+    ),
 }
 
 
@@ -351,7 +355,7 @@ def test_bad_otlp_input_is_quarantined_with_line_and_reason(tmp_path: Path) -> N
     request = otlp_json([bad_id])
     request["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["spanId"] = "zz-not-hex"
     (tmp_path / "bad-id.json").write_bytes(orjson.dumps(request))
-    (tmp_path / "z.zst").write_bytes(b"\x28\xb5\x2f\xfd" + b"\x00" * 20)
+    (tmp_path / "z.zst").write_bytes(b"\x28\xb5\x2f\xfd" + b"\xff" * 20)
 
     summary = ingest_paths([tmp_path], tmp_path / "db.duckdb")
 
@@ -367,4 +371,4 @@ def test_bad_otlp_input_is_quarantined_with_line_and_reason(tmp_path: Path) -> N
     ]
     assert "invalid traceId or spanId" in reasons[0][2]
     assert "broken JSON" in reasons[1][2]
-    assert "zstd" in reasons[2][2]
+    assert "corrupt zstd data" in reasons[2][2]

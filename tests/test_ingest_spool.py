@@ -146,7 +146,7 @@ def test_an_ingest_killed_mid_way_leaves_a_consistent_database_and_the_rerun_com
     deadline = time.monotonic() + 60
     while not wal.exists() and victim.poll() is None and time.monotonic() < deadline:
         time.sleep(0.005)
-    time.sleep(0.3)
+    time.sleep(0.1)  # a few batches in: one is usually mid-transaction
     os.kill(victim.pid, signal.SIGKILL)
     victim.wait()
 
@@ -163,3 +163,35 @@ def test_an_ingest_killed_mid_way_leaves_a_consistent_database_and_the_rerun_com
     stored = rows(db, "SELECT trace_id, span_id FROM calls")
     assert len(stored) == len(expected)
     assert set(stored) == expected
+
+
+def test_a_gateway_that_failed_over_inside_one_request_counts_its_tries_and_the_provider_it_left(
+    tmp_path: Path,
+) -> None:
+    routing = [
+        {"provider": "openai", "providerApiModelId": "gpt-4o", "success": False, "error": "529"},
+        {"provider": "azure", "providerApiModelId": "gpt-4o", "success": True},
+    ]
+    rescued = record(
+        route="gateway",
+        gateway="vercel",
+        platform="azure",
+        request_model="openai/gpt-4o",
+        attributes={"modelmeter.gateway.attempts": orjson.dumps(routing).decode()},
+    )
+    first_try_served = record(
+        route="gateway",
+        gateway="vercel",
+        request_model="openai/gpt-4o",
+        attributes={"modelmeter.gateway.attempts": orjson.dumps(routing[1:]).decode()},
+    )
+    plain = record()
+    spool = write_ndjson(tmp_path / "spool" / "spans-1.ndjson", [rescued, first_try_served, plain])
+    db = tmp_path / "db.duckdb"
+    ingest_paths([spool.parent], db)
+    found = dict((r[0], r[1:]) for r in rows(db, "SELECT span_id, attempts, fallback_from FROM calls"))
+    assert found == {
+        rescued["span_id"]: (2, "openai"),
+        first_try_served["span_id"]: (1, None),
+        plain["span_id"]: (1, None),
+    }

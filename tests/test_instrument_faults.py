@@ -18,6 +18,7 @@ from test_instrument_sdks import Recorder, recorder  # noqa: F401 - the fixture 
 
 import modelmeter
 from modelmeter import semconv as sc
+from modelmeter.instrument import shim
 from modelmeter.instrument.providers import openai_chat
 from modelmeter.mock import MockProviders
 
@@ -225,7 +226,7 @@ def test_a_hand_written_retry_without_sdk_header_is_the_same_call(
     recorder: Recorder,  # noqa: F811
 ) -> None:
     body = {"model": "gpt-4o-mini", "messages": MESSAGES}
-    with httpx2.Client() as client:
+    with httpx2.Client() as client, modelmeter.tag(run="hand-written-retry"):
         for headers in ({"x-mock-fault": "503"}, {}):
             client.post(mock.base_url("openai") + "/chat/completions", json=body, headers=headers)
     first, second = (dict(s.attributes or {}) for s in recorder.spans())
@@ -316,3 +317,17 @@ def test_an_exception_inside_our_parser_never_reaches_the_app(
     attrs = recorder.only()
     assert attrs[sc.MM_PARSE_ERROR] == "RuntimeError: injected parser bug"
     assert attrs[sc.MM_USAGE_KNOWN] is False and attrs[sc.MM_STATUS] == "ok"
+
+
+def test_a_failure_while_classifying_lets_the_request_through_unobserved(
+    mock: MockProviders,
+    recorder: Recorder,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broken(_path: str) -> None:
+        raise RuntimeError("injected classifier bug")
+
+    monkeypatch.setattr(shim, "family_for", broken)
+    response = _openai(mock).chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    assert response.choices[0].message.content == mock.calls[0].content
+    assert recorder.spans() == []

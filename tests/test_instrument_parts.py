@@ -363,3 +363,13 @@ def test_environment_gives_process_wide_default_tags(monkeypatch: pytest.MonkeyP
         monkeypatch.delenv("MODELMETER_WORKFLOW")
         monkeypatch.delenv("MODELMETER_TEAM")
         tags.load_defaults()
+
+
+def test_a_request_too_large_to_decode_still_gives_its_model_and_stream_flag() -> None:
+    from modelmeter.instrument.shim import MAX_PARSED_REQUEST_BYTES, _decode_body
+
+    prompt = "x" * (MAX_PARSED_REQUEST_BYTES + 10)
+    body = orjson.dumps(
+        {"messages": [{"role": "user", "content": prompt}], "model": "gpt-4o", "stream": True}
+    )
+    assert _decode_body(body) == {"model": "gpt-4o", "stream": True}

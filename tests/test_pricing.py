@@ -66,6 +66,7 @@ def _vendor(vendor: str, model: str, **extra: Any) -> dict[str, Any]:
 
 
 MARCH = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+NOVEMBER = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)  # OpenAI's tier and batch prices apply from October
 CASES = [
     Case(
         "anthropic cache write and read",
@@ -95,12 +96,21 @@ CASES = [
     ),
     Case(
         "openai flex service tier",
-        MARCH,
+        NOVEMBER,
         _vendor("openai", "gpt-5", service_tier="flex"),
         "openai",
         "gpt-5",
         {"input_tokens": 5_000, "output_tokens": 1_000},
         {"service_tier": "flex"},
+    ),
+    Case(
+        "openai batch job",
+        NOVEMBER,
+        _vendor("openai", "gpt-5", attributes={"modelmeter.batch": True}),
+        "openai",
+        "gpt-5",
+        {"input_tokens": 5_000, "output_tokens": 1_000},
+        {"processing": "batch"},
     ),
     Case(
         "gemini just below the 200k tier",
@@ -169,8 +179,9 @@ CASES = [
 
 
 def _key(row: dict[str, Any]) -> pricing.PriceKey:
+    batch = bool((row.get("attributes") or {}).get("modelmeter.batch"))
     return pricing.PriceKey(
-        *(row.get(name) or "" for name in pricing.PRICE_KEY_COLUMNS if name != "batch"), batch=False
+        *(row.get(name) or "" for name in pricing.PRICE_KEY_COLUMNS if name != "batch"), batch=batch
     )
 
 
@@ -196,6 +207,11 @@ def test_cliff_tiers_dates_and_hours_change_the_price() -> None:
     by_name = {c.name: c.expected() for c in CASES}
     assert by_name["price before a dated change"] != by_name["price after a dated change"]
     assert by_name["deepseek off-peak hours"] != by_name["deepseek peak hours"]
+    batch = next(c for c in CASES if c.name == "openai batch job")
+    standard = calc_price(
+        Usage(**batch.usage), "gpt-5", provider_id="openai", genai_request_timestamp=batch.when
+    )
+    assert by_name["openai batch job"] < standard.total_price
     per_token_below = by_name["gemini just below the 200k tier"] / 200_000
     assert by_name["gemini above the 200k tier"] / 250_000 > per_token_below
 

@@ -10,11 +10,11 @@ from typing import Any
 
 import duckdb
 import pytest
+from _report_data import build_synthetic_db, write_policy
 
 from modelmeter.reports import Report, ReportParams, build_report, open_db
 from modelmeter.reports.pricing import unit_prices
 from modelmeter.reports.synthetic import OUTAGE_PROVIDER
-from tests._report_data import build_synthetic_db, write_policy
 
 
 @pytest.fixture(scope="module")
@@ -327,4 +327,11 @@ def test_each_headline_carries_sql_that_reproduces_its_value_and_call_count(
         if value is None:
             assert h.value is None, h.key
         else:
-            assert math.isclose(float(h.value), float(value), rel_tol=1e-9), (h.key, h.value, value)  # type: ignore[arg-type]
+            assert math.isclose(float(h.value), float(value), rel_tol=1e-9), (h.key, h.value, value)
+
+
+def test_a_filter_that_matches_nothing_reports_zero_calls_and_says_so(con: duckdb.DuckDBPyConnection) -> None:
+    report = build_report("failover", con, ReportParams(filters={"workflow": ("no-such-workflow",)}))
+    assert report.based_on == 0 and report.headline("calls").value == 0
+    assert report.headline("error_rate").value is None  # a rate over no calls is unknown, not zero
+    assert report.notes[0].startswith("No calls match")

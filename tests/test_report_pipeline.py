@@ -81,7 +81,7 @@ def test_reports_over_a_pipeline_built_database_agree_with_sql_and_with_the_app(
             assert h.based_on == based_on, (kind, h.key)
             assert (h.value is None) == (value is None), (kind, h.key)
             if value is not None:
-                assert math.isclose(float(h.value), float(value), rel_tol=1e-9), (kind, h.key)  # type: ignore[arg-type]
+                assert math.isclose(float(h.value), float(value), rel_tol=1e-9), (kind, h.key)
     cost = build_report("cost", con)
     assert cost.headline("spend_usd").value is not None and cost.headline("spend_usd").based_on == made
     latency = build_report("latency", con)

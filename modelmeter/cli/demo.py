@@ -28,7 +28,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Replay a week of a company's AI usage through the real SDKs and the real shim, then report it.
 
-        Six workflows of five teams call OpenAI, Anthropic, Gemini and Mistral directly and through the
+        Six workflows, one per team, call OpenAI, Anthropic, Gemini and Mistral directly and through the
         Vercel AI Gateway and OpenRouter, all served by local mock providers on 127.0.0.1. The week has
         a provider outage, a rate-limit burst, retries and fallbacks, and one workflow moved to the
         gateway mid-week. The spans are ingested into DuckDB and the weekly report is written as HTML

@@ -43,6 +43,7 @@ def register(app: typer.Typer) -> None:
 
         Example: modelmeter ingest otel-export/ --db team.duckdb
         """
+        import duckdb
         from rich.console import Console
 
         from modelmeter.ingest.pipeline import EXIT_ERROR, discover
@@ -58,7 +59,7 @@ def register(app: typer.Typer) -> None:
             summary = _run_with_progress(
                 targets, db or default_db_path(), prices, total, quiet, console, batch_spans
             )
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, duckdb.Error) as exc:  # e.g. another ingest holds the database
             console.print(f"[red]ingest failed:[/red] {exc}")
             raise typer.Exit(EXIT_ERROR) from exc
         if not quiet:
@@ -80,12 +81,19 @@ def register(app: typer.Typer) -> None:
 
         Example: modelmeter reprice --since 2026-01-01 --prices prices.toml
         """
+        import duckdb
+
+        from modelmeter.ingest.pipeline import EXIT_ERROR
         from modelmeter.ingest.pipeline import reprice as reprice_calls
         from modelmeter.ingest.store import default_db_path
 
         if since is not None and since.tzinfo is None:
             since = since.replace(tzinfo=UTC)
-        summary = reprice_calls(db or default_db_path(), since=since, prices_path=prices)
+        try:
+            summary = reprice_calls(db or default_db_path(), since=since, prices_path=prices)
+        except (OSError, ValueError, duckdb.Error) as exc:
+            typer.echo(f"reprice failed: {exc}", err=True)
+            raise typer.Exit(EXIT_ERROR) from exc
         typer.echo(f"repriced {summary.calls} calls; {summary.unpriced} calls in the database are unpriced")
 
 

@@ -16,8 +16,9 @@ _REPORT_HELP = """Build a report from the calls database.
 
 KIND: inventory, cost, latency, failover, compare, tiers or weekly.
 
-Every headline states its definition and how many calls it rests on. Time options take an ISO date or
-datetime (UTC unless stated) or a relative age such as 7d, 24h, 2w.
+Every headline states its definition and how many calls it rests on.
+
+Times: an ISO date or datetime (UTC unless stated), or an age such as 7d, 24h, 2w.
 
 Examples:
 
@@ -30,28 +31,23 @@ Examples:
   modelmeter report tiers --policy tiers.toml --format csv -o out/   (a directory: one CSV per table)
 """
 
-_CHECK_HELP = """Check spend against budgets and forecast each period's end from the run rate.
-
-Budgets are TOML (default $MODELMETER_HOME/budgets.toml, or --config).
-
-Exit codes: 0 all budgets ok; 1 a warn limit is crossed, or the forecast reaches a limit;
-2 a fail limit is crossed; 3 the database or config is missing or invalid (command-line usage
-errors also exit 2, as in every click program: use --format json to tell them apart).
-
-Config:
-
-  [total]
-
-  month = { warn = 8000, fail = 10000 }
-
-  [workflow.support-triage]
-
-  day = { warn = 40, fail = 50 }
-
-Also [team.NAME] and [provider.NAME]; periods day, week, month (calendar, UTC).
-
-Example (cron, webhook): modelmeter check --format json > status.json || notify
-"""
+_CHECK_HELP = "\n\n".join(
+    [
+        "Check spend against budgets and forecast each period's end from the run rate.",
+        "Budgets are TOML (default $MODELMETER_HOME/budgets.toml, or --config).",
+        "Exit codes: 0 ok; 1 warn (a warn limit is crossed, or the forecast reaches a limit); "
+        "2 fail (a fail limit is crossed); 3 the database or config is missing or invalid. "
+        "Command-line usage errors also exit 2, as in every click program: --format json tells them apart.",
+        # rich markup: \\[ prints a literal bracket
+        "Config (periods: day, week, month; calendar periods in UTC; sections \\[total], "
+        "\\[workflow.NAME], \\[team.NAME], \\[provider.NAME]):",
+        "  \\[total]",
+        "  month = { warn = 8000, fail = 10000 }",
+        "  \\[workflow.support-triage]",
+        "  day = { warn = 40, fail = 50 }",
+        "Example (cron, webhook): modelmeter check --format json > status.json || notify",
+    ]
+)
 
 
 def _fail(message: str) -> typer.Exit:

@@ -13,6 +13,7 @@ import hashlib
 import random
 import threading
 from collections.abc import Callable, Mapping
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,14 +75,6 @@ class Deployment:
         return _KEY_SHAPE[vendor](tail)
 
 
-@dataclass(frozen=True)
-class Outcome:
-    """What the app saw: which target finally answered, or None when even the fallback failed."""
-
-    served_by: Target | None
-    fell_back: bool
-
-
 class NorthwindApp:
     """Clients built on first use per (team, vendor), shared by the worker threads like a web app's."""
 
@@ -90,21 +83,19 @@ class NorthwindApp:
         self._clients: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
 
-    def handle(self, call: PlannedCall, rng: random.Random) -> Outcome:
-        """Serve one planned call: the primary target, then the workflow's fallback if it failed."""
+    def handle(self, call: PlannedCall, rng: random.Random) -> None:
+        """Serve one planned call: the primary target, then the workflow's fallback if that failed.
+
+        A call that fails both ways is given up, as the app would; its spans record the failure.
+        """
         prompt = _prompt(call.workflow, rng)
+        fallback = call.workflow.fallback
         try:
             self._call(call.workflow, call.target, prompt, call.streaming)
-            return Outcome(served_by=call.target, fell_back=False)
         except PROVIDER_ERRORS:
-            fallback = call.workflow.fallback
-            if fallback is None:
-                return Outcome(served_by=None, fell_back=False)
-        try:
-            self._call(call.workflow, fallback, prompt, call.streaming)
-            return Outcome(served_by=fallback, fell_back=True)
-        except PROVIDER_ERRORS:
-            return Outcome(served_by=None, fell_back=True)
+            if fallback is not None:
+                with suppress(*PROVIDER_ERRORS):
+                    self._call(call.workflow, fallback, prompt, call.streaming)
 
     def _client(self, target: Target, team: str) -> Any:
         slot = (target.vendor, team)
@@ -159,8 +150,7 @@ def _call_openai(
     client: openai.OpenAI, target: Target, instruction: str, prompt: str, max_tokens: int, streaming: bool
 ) -> None:
     messages: list[Any] = [{"role": "system", "content": instruction}, {"role": "user", "content": prompt}]
-    # Gateways take a fallback list next to the model (OpenRouter `models`, Vercel `models` option).
-    extra_body = {"models": [target.model, *target.fallback_models]} if target.fallback_models else None
+    extra_body = _gateway_fallbacks(target)
     if not streaming:
         client.chat.completions.create(
             model=target.model, messages=messages, max_completion_tokens=max_tokens, extra_body=extra_body
@@ -176,6 +166,15 @@ def _call_openai(
     )
     for _chunk in stream:
         pass
+
+
+def _gateway_fallbacks(target: Target) -> dict[str, Any] | None:
+    """The gateway's own fallback list, in the request body where each gateway reads it."""
+    if not target.fallback_models:
+        return None
+    if target.vendor == "vercel":
+        return {"providerOptions": {"gateway": {"models": list(target.fallback_models)}}}
+    return {"models": [target.model, *target.fallback_models]}
 
 
 def _call_anthropic(

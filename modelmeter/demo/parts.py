@@ -21,7 +21,7 @@ REQUIRED: tuple[tuple[str, str, str], ...] = (
     ("mock knobs", "modelmeter.mock", "Knobs"),
     ("the shim", "modelmeter.instrument", "instrument"),
     ("the shim's clock seam", "modelmeter.instrument.clock", "now_ns"),
-    ("ingest", "modelmeter.ingest.pipeline", "ingest_paths"),
+    ("ingest", "modelmeter.ingest", "ingest_paths"),
     ("the reports", "modelmeter.reports", "build_report"),
     ("the report renderers", "modelmeter.reports.render", "render"),
     ("the terminal renderer", "modelmeter.reports.render", "render_terminal"),

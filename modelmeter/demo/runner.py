@@ -1,24 +1,24 @@
 """Run the demo week: mock providers up, app instrumented, the timeline replayed, then ingest and report.
 
-The timeline is replayed in segments cut at the incidents' start and end: between two cuts the mock
-providers behave one way, and the segment's calls run concurrently on a thread pool (each under its
-own simulated moment, see `clock.py`). Segments run in time order, so an outage affects exactly the
-calls planned inside it, however the threads interleave.
+The timeline is replayed in segments cut at midnight and at the incidents' start and end: within a
+segment the mock providers behave one way, and its calls run concurrently in the app processes
+(`replay.py`), each under its own simulated moment (`clock.py`). Segments run in time order, so an
+outage affects exactly the calls planned inside it, however the calls interleave. The mock
+providers stay in this process, apart from the app, as real providers would be.
 
-The other stages are imported inside the functions that use them, after `parts.require()` has
-checked that they exist: a missing stage then fails by name instead of as an ImportError.
+The other stages, and the app with its provider SDKs, are imported inside the functions that use
+them: after `parts.require()` has checked that they exist (a missing stage then fails by name, not
+as an ImportError), and after the home is checked (a refusal comes at once).
 """
 
 from __future__ import annotations
 
-import random
 import shutil
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor, as_completed
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from datetime import time as dt_time
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,17 +26,13 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-import modelmeter
 from modelmeter.demo import parts
-from modelmeter.demo.app import Deployment, NorthwindApp
-from modelmeter.demo.clock import SimulatedClock
 from modelmeter.demo.parts import DemoError
+from modelmeter.demo.replay import AppSetup, AppWorkers, Segment
 from modelmeter.demo.scenario import (
     COMPANY,
     INCIDENTS,
     MOCK_BEHAVIOUR,
-    SEED,
-    SERVICE,
     VENDORS,
     Incident,
     PlannedCall,
@@ -53,7 +49,9 @@ REPORT_MD = "weekly-report.md"
 EXAMPLE_FILES = ("tiers.toml", "budgets.toml")
 # Everything the demo writes into its home; `--force` removes exactly these before a new run.
 DEMO_OUTPUTS = ("spool", DB_NAME, f"{DB_NAME}.wal", REPORT_HTML, REPORT_MD, *EXAMPLE_FILES)
-WORKERS = 8
+# Two app processes use both cores of a small machine; threads overlap each call's waits on the mock.
+APP_PROCESSES = 2
+THREADS_PER_PROCESS = 6
 # Weekly-report headlines the demo repeats at the end, in this order (tests check them against SQL).
 KEY_NUMBERS = (
     "inventory.calls",
@@ -63,8 +61,6 @@ KEY_NUMBERS = (
     "latency.p50_ms",
     "tiers.violating_calls",
 )
-
-Segment = list[tuple[int, PlannedCall]]
 
 
 @dataclass(frozen=True)
@@ -143,59 +139,36 @@ def _prepare_home(home: Path, force: bool) -> None:
 
 
 def _replay(spool: Path, week: Week, timeline: list[PlannedCall], console: Console) -> Truth:
-    """Play the timeline through the instrumented app against the mock providers."""
+    """Play the timeline through the instrumented app (in worker processes) against the mock providers."""
     from modelmeter.mock import MockProviders
 
-    with MockProviders(vendors=VENDORS) as mock, _instrumented(spool, mock.endpoints) as clock:
+    with MockProviders(vendors=VENDORS) as mock:
         for vendor in VENDORS:
             mock.configure(vendor, _knobs(vendor, []))
-        app = NorthwindApp(Deployment({vendor: mock.base_url(vendor) for vendor in VENDORS}))
-        run_id = f"demo-{week.end:%Y%m%d}"
-
-        def play(index: int, call: PlannedCall) -> None:
-            workflow = call.workflow
-            tags = modelmeter.tag(workflow=workflow.name, team=workflow.team, tier=workflow.tier, run=run_id)
-            with clock.at(call.at), tags:
-                app.handle(call, random.Random(SEED + index))
-
+        setup = AppSetup(
+            spool=spool,
+            endpoints=mock.endpoints,
+            base_urls={vendor: mock.base_url(vendor) for vendor in VENDORS},
+            run_id=f"demo-{week.end:%Y%m%d}",
+            threads=THREADS_PER_PROCESS,
+        )
         progress = Progress(
             TextColumn("{task.description:<24}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
             console=console,
         )  # fmt: skip
-        with progress, ThreadPoolExecutor(max_workers=WORKERS) as pool:
-            task = progress.add_task("Replaying the week", total=len(timeline))
+        with progress, AppWorkers(setup, APP_PROCESSES) as workers:
+            task = progress.add_task("Starting the app", total=len(timeline))
             for segment, incidents in _segments(week, timeline):
                 affected = {incident.vendor for incident in incidents}
                 for vendor in affected:
                     mock.configure(vendor, _knobs(vendor, incidents))
                 day = segment[0][1].at.strftime("%a %d %b")
                 progress.update(task, description=f"{day} · incident" if incidents else day)
-                for future in as_completed([pool.submit(play, index, call) for index, call in segment]):
-                    future.result()
-                    progress.advance(task)
+                workers.play(segment, lambda: progress.advance(task))
                 for vendor in affected:
                     mock.configure(vendor, _knobs(vendor, []))
         served = mock.calls
     return Truth(requests=len(served), faulted=sum(1 for call in served if call.fault is not None))
-
-
-@contextmanager
-def _instrumented(spool: Path, endpoints: str) -> Iterator[SimulatedClock]:
-    """The shim on, writing to `spool`, reading time from a simulated clock; all undone on exit."""
-    from modelmeter.instrument import clock as shim_clock
-
-    simulated = SimulatedClock()
-    real_now_ns = shim_clock.now_ns
-    shim_clock.now_ns = simulated.now_ns
-    modelmeter.instrument(spool=spool, endpoints=endpoints, service_name=SERVICE)
-    try:
-        yield simulated
-    finally:
-        flushed = modelmeter.flush()
-        modelmeter.uninstrument()
-        shim_clock.now_ns = real_now_ns
-    if not flushed:
-        raise DemoError("the shim could not flush every span to the spool in time")
 
 
 def _knobs(vendor: str, incidents: list[Incident]) -> Any:
@@ -210,10 +183,11 @@ def _knobs(vendor: str, incidents: list[Incident]) -> Any:
 
 
 def _segments(week: Week, timeline: list[PlannedCall]) -> Iterator[tuple[Segment, list[Incident]]]:
-    """Consecutive runs of the (numbered) timeline between incident boundaries, with the incidents
-    active in each."""
+    """Consecutive runs of the (numbered) timeline, cut at midnight and at incident boundaries, with
+    the incidents active in each."""
     windows = [(incident, *week.incident_window(incident)) for incident in INCIDENTS]
-    cuts = sorted({moment for _, start, end in windows for moment in (start, end)})
+    midnights = [datetime.combine(day, dt_time(), UTC) for day in week.dates()]
+    cuts = sorted({*midnights, *(moment for _, start, end in windows for moment in (start, end))})
     segment: Segment = []
     for index, call in enumerate(timeline):
         if segment and any(segment[-1][1].at < cut <= call.at for cut in cuts):
@@ -229,11 +203,13 @@ def _active(windows: list[tuple[Incident, datetime, datetime]], moment: datetime
 
 
 def _ingest(spool: Path, db: Path) -> None:
-    from modelmeter.ingest.pipeline import ingest_paths
+    from modelmeter.ingest import ingest_paths
 
     summary = ingest_paths([spool], db)
     if summary.quarantined:
-        raise DemoError(f"ingest quarantined {summary.quarantined} spans of the demo (see the quarantine table)")
+        raise DemoError(
+            f"ingest quarantined {summary.quarantined} spans of the demo (see the quarantine table)"
+        )
 
 
 def _weekly_report(db: Path, policy: Path) -> Report:

@@ -1,6 +1,6 @@
 """The demo company's week as data: who calls which model how, and what went wrong when.
 
-Northwind Logistics runs six AI workflows owned by five teams. The tables below are the whole story;
+Northwind Logistics runs six AI workflows, one per team. The tables below are the whole story;
 `plan_week` expands them into a timeline of planned calls, and the runner replays that timeline
 through the real SDKs against the mock providers. Change a row here and the week changes with it.
 """
@@ -53,87 +53,47 @@ class Workflow:
     name: str
     team: str
     tier: str
-    target: Target
     calls_per_weekday: int
     streaming_share: float
     prompt_words: int
     max_tokens: int
+    target: Target
     fallback: Target | None = None
     migrated_to: Target | None = None
     migrate_on_weekday: int | None = None  # index into the week's full weekdays (0..3)
 
 
+_SDK_OF_VENDOR = {"openai": "openai", "anthropic": "anthropic", "gemini": "google", "mistral": "mistral"}
+
+
+def direct(vendor: str, model: str, operation: str = "chat") -> Target:
+    """A provider's own API, called with its own SDK and key."""
+    return Target(_SDK_OF_VENDOR[vendor], vendor, model, operation)
+
+
+def via(gateway: str, model: str, *fallback_models: str) -> Target:
+    """A gateway's OpenAI-compatible API (through the openai SDK), with the gateway's fallback list."""
+    return Target("openai", gateway, model, fallback_models=fallback_models)
+
+
+# fmt: off
 WORKFLOWS: tuple[Workflow, ...] = (
-    Workflow(
-        name="meeting-notes",
-        team="operations",
-        tier=STANDARD,
-        target=Target("anthropic", "anthropic", "claude-haiku-4-5"),
-        fallback=Target("openai", "openai", "gpt-4.1-mini"),
-        migrated_to=Target("openai", "vercel", "anthropic/claude-haiku-4.5"),
-        migrate_on_weekday=2,
-        calls_per_weekday=90,
-        streaming_share=0.8,
-        prompt_words=1800,
-        max_tokens=700,
-    ),
-    Workflow(
-        name="ticket-classification",
-        team="support",
-        tier=ECONOMY,
-        target=Target("mistral", "mistral", "mistral-small-latest"),
-        calls_per_weekday=110,
-        streaming_share=0.0,
-        prompt_words=260,
-        max_tokens=20,
-    ),
-    Workflow(
-        name="field-extraction",
-        team="finance",
-        tier=ECONOMY,
-        target=Target("openai", "openai", "gpt-4.1-nano"),
-        calls_per_weekday=120,
-        streaming_share=0.0,
-        prompt_words=900,
-        max_tokens=250,
-    ),
-    Workflow(
-        name="code-synthesis",
-        team="engineering",
-        tier=FRONTIER,
-        target=Target("google", "gemini", "gemini-2.5-pro"),
-        fallback=Target("openai", "openrouter", "openai/gpt-5"),
-        calls_per_weekday=65,
-        streaming_share=0.6,
-        prompt_words=1400,
-        max_tokens=1500,
-    ),
-    Workflow(
-        name="client-proposals",
-        team="sales",
-        tier=FRONTIER,
-        target=Target(
-            "openai",
-            "openrouter",
-            "anthropic/claude-sonnet-4.5",
-            fallback_models=("openai/gpt-5", "google/gemini-2.5-pro"),
-        ),
-        calls_per_weekday=22,
-        streaming_share=1.0,
-        prompt_words=2400,
-        max_tokens=2000,
-    ),
-    Workflow(
-        name="product-images",
-        team="marketing",
-        tier=MEDIA,
-        target=Target("openai", "openai", "gpt-image-1", operation="images"),
-        calls_per_weekday=14,
-        streaming_share=0.0,
-        prompt_words=60,
-        max_tokens=0,
-    ),
+    #        name                     team           tier     /weekday stream words max_out  target
+    Workflow("meeting-notes",         "operations",  STANDARD,  90,    0.8,  1800,  700,
+             direct("anthropic", "claude-haiku-4-5"), fallback=direct("openai", "gpt-4.1-mini"),
+             migrated_to=via("vercel", "anthropic/claude-haiku-4.5"), migrate_on_weekday=2),
+    Workflow("ticket-classification", "support",     ECONOMY,  110,    0.0,   260,   20,
+             direct("mistral", "mistral-small-latest")),
+    Workflow("field-extraction",      "finance",     ECONOMY,  120,    0.0,   900,  250,
+             direct("openai", "gpt-4.1-nano")),
+    Workflow("code-synthesis",        "engineering", FRONTIER,  65,    0.6,  1400, 1500,
+             direct("gemini", "gemini-2.5-pro"), fallback=via("openrouter", "openai/gpt-5")),
+    Workflow("client-proposals",      "sales",       FRONTIER,  22,    1.0,  2400, 2000,
+             via("openrouter", "anthropic/claude-sonnet-4.5", "openai/gpt-5", "google/gemini-2.5-pro")),
+    Workflow("product-images",        "marketing",   MEDIA,     14,    0.0,    60,    0,
+             direct("openai", "gpt-image-1", operation="images")),
 )
+# fmt: on
 
 WEEKEND_SHARE = 0.12  # a weekend day carries this share of a weekday's calls
 # Relative call volume by hour of day (UTC): office hours with a lunch dip.

@@ -58,6 +58,14 @@ def _batch_flag(alias: str) -> str:
     )
 
 
+def _gateway_routing(alias: str, expr: str) -> str:
+    """`expr` over a gateway's routing attempts (a JSON list the shim stores), only for rows that have one."""
+    attrs = f"{alias}.attributes"
+    routing = f"json_extract_string({attrs}, '$.\"{semconv.MM_GATEWAY_ATTEMPTS}\"')"
+    mentioned = f"contains(CAST({attrs} AS VARCHAR), '{semconv.MM_GATEWAY_ATTEMPTS}')"
+    return f"CASE WHEN {mentioned} THEN {expr.format(routing=routing)} END"
+
+
 def _key_exprs(alias: str) -> list[str]:
     exprs = [f"coalesce({alias}.{_q(name)}, '')" for name in pricing.PRICE_KEY_COLUMNS if name != "batch"]
     return [*exprs, _batch_flag(alias)]
@@ -190,24 +198,29 @@ class Loader:
         counts = BatchCounts(spans=self._staged())
         before = _count(con, "calls")
         row = con.execute("SELECT count(*) = count(DISTINCT (trace_id, span_id)) FROM stg").fetchone()
-        unique = (
-            "stg"
-            if row and row[0]
-            else "(SELECT * FROM stg QUALIFY row_number() OVER (PARTITION BY trace_id, span_id) = 1)"
-        )
+        if not (row and row[0]):  # the same span twice in one batch: rare, so a copy is fine
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE stg AS "
+                "SELECT * FROM stg QUALIFY row_number() OVER (PARTITION BY trace_id, span_id) = 1"
+            )
         # A stored copy of a span has the same start time: comparing only the stored rows of the batch's
         # time range lets DuckDB skip the rest by its min/max indexes, so the cost follows the batch.
         bounds = con.execute("SELECT min(start_ns) // 1000, max(start_ns) // 1000 FROM stg").fetchone()
         lo, hi = (bounds or (0, 0))[0] or 0, (bounds or (0, 0))[1] or 0
         in_batch_range = f"BETWEEN make_timestamp({int(lo)}) AND make_timestamp({int(hi)})"
         con.execute(f"""
-            CREATE OR REPLACE TEMP TABLE new AS
-            SELECT s.* FROM {unique} s
-            WHERE NOT EXISTS (SELECT 1 FROM calls c WHERE c.start_time {in_batch_range}
-                              AND c.trace_id = s.trace_id AND c.span_id = s.span_id)
-            AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.start_time {in_batch_range}
-                            AND a.trace_id = s.trace_id AND a.span_id = s.span_id)
+            CREATE OR REPLACE TEMP TABLE stored AS
+            SELECT s.trace_id, s.span_id FROM stg s
+            WHERE EXISTS (SELECT 1 FROM calls c WHERE c.start_time {in_batch_range}
+                          AND c.trace_id = s.trace_id AND c.span_id = s.span_id)
+               OR EXISTS (SELECT 1 FROM attempts a WHERE a.start_time {in_batch_range}
+                          AND a.trace_id = s.trace_id AND a.span_id = s.span_id)
         """)
+        if _count(con, "stored"):  # spans already stored leave the batch (usually none: no copy)
+            con.execute(
+                "DELETE FROM stg WHERE (trace_id, span_id) IN (SELECT (trace_id, span_id) FROM stored)"
+            )
+        con.execute("CREATE OR REPLACE TEMP VIEW new AS SELECT * FROM stg")
         counts.duplicates = counts.spans - _count(con, "new")
         counts.per_file_new = dict(con.execute("SELECT src_file, count(*) FROM new GROUP BY ALL").fetchall())
         # tries of one call are minutes apart: a stored try is looked for within a day of the batch
@@ -222,9 +235,11 @@ class Loader:
         single = f"""SELECT {span_projection} FROM new n
                      WHERE n.call_id IS NULL OR n.call_id NOT IN (SELECT call_id FROM retried)"""
         con.execute(f"CREATE OR REPLACE TEMP VIEW single AS {single}")
+        # a gateway's routing attempts inside one request count as tries of the call
+        tries = f"coalesce({_gateway_routing('r', 'json_array_length({routing})')}, 1)"
         con.execute(
-            f"INSERT INTO calls ({_cols(SPAN_COLUMNS)}) SELECT {_cols(SPAN_COLUMNS)} "
-            f"FROM ({self.priced('single', 'epoch_ns(r.start_time)')})"
+            f"INSERT INTO calls ({_cols(SPAN_COLUMNS)}, attempts) SELECT {_cols(SPAN_COLUMNS)}, {tries} "
+            f"FROM ({self.priced('single', 'epoch_ns(r.start_time)')}) r"
         )
         if _count(con, "retried"):
             self._fold_retries(span_projection)
@@ -232,7 +247,7 @@ class Loader:
             con.execute(layers.LAYER_RULES_SQL)
         counts.calls_added = _count(con, "calls") - before
         self._new_staging_table()
-        for scratch in ("new", "retried", "merged"):
+        for scratch in ("stored", "retried", "merged"):
             con.execute(f"DROP TABLE IF EXISTS {scratch}")
         return counts
 
@@ -251,6 +266,14 @@ class Loader:
                 )
             elif name == "price_period":
                 exprs.append("NULL::VARCHAR AS price_period")
+            elif name == "fallback_from":  # a gateway that failed over inside one request: it left the first
+                left = _gateway_routing(
+                    alias,
+                    "CASE WHEN json_array_length({routing}) > 1 "
+                    "AND json_extract_string({routing}, '$[0].success') = 'false' "
+                    "THEN json_extract_string({routing}, '$[0].provider') END",
+                )
+                exprs.append(f"coalesce({alias}.fallback_from, {left}) AS fallback_from")
             else:
                 exprs.append(f"{alias}.{_q(name)}")
         return ", ".join(exprs)

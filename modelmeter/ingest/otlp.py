@@ -6,7 +6,7 @@ Shapes, told apart by their bytes and never by file name:
 - length-prefixed records, a 4-byte big-endian length before each (the Collector file exporter's
   proto format and compressed output, and the files `modelmeter serve` writes); each record JSON or
   protobuf, possibly compressed itself;
-- gzip around any of these.
+- gzip or zstd around any of these (zstd with the `zstd` extra).
 A protobuf request starts with a field tag (never a zero byte), so a leading zero means framing.
 """
 
@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import gzip
+import io
 import struct
 import zlib
 from collections.abc import Iterator
@@ -56,15 +57,29 @@ class Part:
 
 
 def decompress(raw: bytes) -> bytes:
-    """Undo gzip (possibly several members); refuse other compressions with a clear reason."""
+    """Undo gzip (possibly several members) or zstd (the Collector file exporter's compression)."""
     if raw.startswith(GZIP_MAGIC):
         try:
             return gzip.decompress(raw)
         except (OSError, EOFError, zlib.error) as exc:
             raise PayloadError(f"corrupt gzip data: {exc}") from exc
     if raw.startswith(ZSTD_MAGIC):
-        raise PayloadError("zstd-compressed data is not supported; export with gzip or no compression")
+        return _unzstd(raw)
     return raw
+
+
+def _unzstd(raw: bytes) -> bytes:
+    try:
+        import zstandard
+    except ImportError as exc:
+        raise PayloadError(
+            "zstd-compressed data needs the zstd extra: pip install 'modelmeter[zstd]'"
+        ) from exc
+    reader = zstandard.ZstdDecompressor().stream_reader(io.BytesIO(raw), read_across_frames=True)
+    try:
+        return reader.read()
+    except zstandard.ZstdError as exc:
+        raise PayloadError(f"corrupt zstd data: {exc}") from exc
 
 
 def iter_parts(raw: bytes) -> Iterator[Part]:
@@ -86,6 +101,10 @@ def _json_parts(data: bytes) -> Iterator[Part]:
         whole = None
     if isinstance(whole, dict):
         yield _part(1, whole)
+        return
+    if isinstance(whole, list):  # an array of requests
+        for number, request in enumerate(whole, start=1):
+            yield _part(number, request)
         return
     for number, line in enumerate(data.split(b"\n"), start=1):
         if line.strip():

@@ -229,9 +229,11 @@ class _Ingestor:
             for span in part.decoded.spans:
                 try:
                     record = registry.to_record(span)
-                except (TypeError, ValueError) as exc:
+                except Exception as exc:  # a span a mapping cannot read is quarantined, never fatal
                     result.quarantine.append(
-                        records.Quarantined(part.where, f"span {span.name!r}: {exc}", None)
+                        records.Quarantined(
+                            part.where, f"span {span.name!r}: {type(exc).__name__}: {exc}", None
+                        )
                     )
                     continue
                 if record is None:

@@ -159,7 +159,20 @@ UNPRICED = Priced(None, SOURCE_UNPRICED)
 
 
 def load_overrides(path: Path | None) -> list[PriceOverride]:
-    """Read prices.toml (`[[override]]` tables); a missing file means no overrides."""
+    """Read prices.toml; a missing file means no overrides. The first matching override wins:
+
+    [[override]]              # a negotiated discount on list prices, for a period
+    provider = "openai"       # glob over the call's provider, platform or gateway
+    model = "gpt-4o*"         # glob over request / response model (with or without `vendor/`)
+    start = 2026-01-01        # inclusive, UTC; optional
+    end = 2026-07-01          # exclusive; optional
+    multiplier = 0.8
+
+    [[override]]              # a custom or fine-tuned model: explicit USD per million tokens
+    model = "acme-ft-*"
+    input_mtok = 1.25         # any genai-prices price key: output_mtok, cache_read_mtok, ...
+    output_mtok = 5
+    """
     if path is None or not path.exists():
         return []
     data = tomllib.loads(path.read_text())

@@ -37,7 +37,9 @@ def open_store(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyC
         path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(path), read_only=read_only)
     con.execute("SET TimeZone = 'UTC'")
-    con.execute("SET enable_progress_bar = false")  # our own progress goes to stderr, never DuckDB's to stdout
+    con.execute(
+        "SET enable_progress_bar = false"
+    )  # our own progress goes to stderr, never DuckDB's to stdout
     if not read_only:
         migrate(con)
     return con

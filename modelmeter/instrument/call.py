@@ -126,10 +126,9 @@ class CallObservation:
 
     # --- response side ---------------------------------------------------------------------
 
-    def on_headers(self, status_code: int, raw_headers: list[tuple[bytes, bytes]]) -> None:
-        """Headers arrived: pick the body reader (SSE or JSON) and the decoder."""
+    def on_headers(self, status_code: int, headers: Mapping[bytes, bytes]) -> None:
+        """Headers arrived (names lower-cased): pick the body reader (SSE or JSON) and the decoder."""
         self.http_status = status_code
-        headers = {k.lower(): v for k, v in raw_headers}
         self.response_headers = headers
         try:
             encoding = headers.get(b"content-encoding")

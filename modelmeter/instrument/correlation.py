@@ -3,8 +3,8 @@
 Scope: the thread (sync code) or asyncio task (async code) that makes the request, together with
 its tag scope. Within a scope we remember the last attempt:
 - a request with the same body as the last attempt is a retry of it (same call id, attempt + 1)
-  when the SDK says so (`x-stainless-retry-count` > 0) or when the last attempt failed and ended
-  less than RETRY_WINDOW_S ago (SDKs without the header, hand-written retry loops);
+  when the SDK says so (`x-stainless-retry-count` > 0), or, for SDKs without that header and
+  hand-written retry loops, when the last attempt failed and ended less than RETRY_WINDOW_S ago;
 - otherwise it is a new call; if the previous call failed less than FALLBACK_WINDOW_S ago and
   this one asks for a different model or provider, it is marked `fallback_from` that model.
 Ingest folds attempts by call id. Memory is bounded: at most MAX_SCOPES scopes are remembered.
@@ -37,15 +37,15 @@ _last: dict[tuple[int, int], _Last] = {}
 _lock = threading.Lock()
 
 
-def scope_key(is_async: bool, tags_id: int) -> tuple[int, int]:
+def scope_key(is_async: bool, tag_scope: int) -> tuple[int, int]:
     if is_async:
         try:
             task = asyncio.current_task()
         except RuntimeError:
             task = None
         if task is not None:
-            return id(task), tags_id
-    return threading.get_ident(), tags_id
+            return id(task), tag_scope
+    return threading.get_ident(), tag_scope
 
 
 _ids = random.Random()  # seeded from the OS once; os.urandom per call is a slow syscall on some VMs
@@ -64,7 +64,8 @@ def begin(
         last = _last.get(scope)
         if last is not None and last.body_key == body_key:
             recent_failure = last.failed and now - last.ended_at < RETRY_WINDOW_S
-            if (sdk_retry or 0) > 0 or recent_failure:
+            # the SDK's own count wins: 0 says "first try", whatever came before
+            if (sdk_retry or 0) > 0 or (sdk_retry is None and recent_failure):
                 attempt = sdk_retry if sdk_retry else last.attempt + 1
                 _last[scope] = _Last(last.call_id, attempt, body_key, model)
                 return last.call_id, attempt, None

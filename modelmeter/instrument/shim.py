@@ -15,6 +15,7 @@ observation (`call.py`) ends the span when the body ends.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -146,7 +147,7 @@ def _guarded(fn: Callable[..., Any], *args: Any) -> None:
 def _attach(observation: CallObservation, response: Any, tee: type) -> Any:
     """Headers are in: tell the observation, and put the tee in front of the body."""
     try:
-        observation.on_headers(response.status_code, response.headers.raw)
+        observation.on_headers(response.status_code, lowered_headers(response.headers))
         response.stream = tee(response.stream, observation)
     except Exception:
         log.debug("modelmeter could not observe a response", exc_info=True)
@@ -178,13 +179,13 @@ def _observe(
     start_ns = clock.now_ns()
     host = url.host
     kind = kind_of(url.scheme, host, url.port, path, config.endpoints)
-    gateway = kind if kind is not None and not is_vendor(kind) else None
+    gateway = None if kind is None or is_vendor(kind) else kind
     body_bytes = _request_body(request)
     body = _decode_body(body_bytes)
     request_model = family.request_model(path, body)
     streaming = family.streaming(path, body)
     operation = family.operation(path)
-    headers = {k.lower(): v for k, v in request.headers.raw}
+    headers = lowered_headers(request.headers)
 
     attrs: dict[str, Any] = {
         sc.GEN_AI_OPERATION_NAME: operation,
@@ -222,7 +223,7 @@ def _observe(
         for claim, value in credential.claims:
             attrs[sc.MM_KEY_CLAIM_PREFIX + claim] = value
 
-    current = tags.current_tags()
+    serial, current = tags.current_scope()
     for key, value in current.items():
         attrs[tags.attribute_name(key)] = value
     workflow = current.get("workflow")
@@ -231,7 +232,7 @@ def _observe(
 
     retry_header = headers.get(b"x-stainless-retry-count")
     sdk_retry = int(retry_header) if retry_header and retry_header.isdigit() else None
-    scope = correlation.scope_key(is_async, id(current))
+    scope = correlation.scope_key(is_async, serial)
     requested = canonical(request_model, None)[1] if request_model else None
     call_id, attempt, fallback_from = correlation.begin(scope, hash(body_bytes), requested, sdk_retry)
     attrs[sc.MM_CALL_ID] = call_id
@@ -260,6 +261,15 @@ def _observe(
     )
 
 
+def lowered_headers(headers: Any) -> dict[bytes, bytes]:
+    """Header names lower-cased -> values, as bytes. httpx and httpx2 keep the lower-cased name in
+    their private `_list`; reading it directly avoids re-lowering every name on every request."""
+    items = getattr(headers, "_list", None)
+    if isinstance(items, list) and (not items or len(items[0]) == 3):
+        return {lower: value for _, lower, value in items}
+    return {k.lower(): v for k, v in headers.raw}
+
+
 def _request_body(request: Any) -> bytes:
     try:
         content = request.content
@@ -269,13 +279,31 @@ def _request_body(request: Any) -> bytes:
 
 
 def _decode_body(body: bytes) -> dict[str, Any] | None:
-    if not body or len(body) > MAX_PARSED_REQUEST_BYTES or body[:1] != b"{":
+    if not body or body[:1] != b"{":
         return None
+    if len(body) > MAX_PARSED_REQUEST_BYTES:
+        return _sniff_large_body(body)
     try:
         decoded = orjson.loads(body)
     except orjson.JSONDecodeError:
         return None
     return decoded if isinstance(decoded, dict) else None
+
+
+_MODEL_FIELD = re.compile(rb'"model"\s*:\s*"([^"\\]{1,200})"')
+_STREAM_FIELD = re.compile(rb'"stream"\s*:\s*true')
+
+
+def _sniff_large_body(body: bytes) -> dict[str, Any]:
+    """`model` and `stream` of a request too large to decode (big prompts, inline images): SDKs
+    write these small fields before or after the prompt, so look at both ends only."""
+    found: dict[str, Any] = {}
+    for window in (body[-4096:], body[:4096]):
+        if "model" not in found and (match := _MODEL_FIELD.search(window)):
+            found["model"] = match.group(1).decode("utf-8", "replace")
+        if _STREAM_FIELD.search(window):
+            found["stream"] = True
+    return found
 
 
 def _capture_input(body: dict[str, Any], limit: int, attrs: dict[str, Any]) -> None:

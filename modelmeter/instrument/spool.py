@@ -38,29 +38,36 @@ DEFAULT_ROTATE_BYTES = 16 << 20
 DEFAULT_ROTATE_SECONDS = 60.0
 
 
+_EMPTY_RECORD: dict[str, Any] = dict.fromkeys(RECORD_COLUMNS)
+_COLUMN_OF = semconv.COLUMN_OF
+
+
 def span_record(span: ReadableSpan) -> dict[str, Any]:
-    """One of our spans as a flat record: mapped attributes become columns, the rest `attributes`."""
+    """One of our spans as a flat record: mapped attributes become columns, the rest `attributes`.
+
+    Runs once per span on the batch processor's thread, so it is written for speed (tuples stay
+    tuples: orjson writes them as arrays)."""
     context = span.context
     parent = span.parent
     resource = span.resource.attributes if span.resource is not None else {}
-    record: dict[str, Any] = dict.fromkeys(RECORD_COLUMNS)
-    record.update(
-        trace_id=f"{context.trace_id:032x}" if context else None,
-        span_id=f"{context.span_id:016x}" if context else None,
-        parent_span_id=f"{parent.span_id:016x}" if parent else None,
-        name=span.name,
-        start_ns=span.start_time,
-        end_ns=span.end_time,
-        source=semconv.INSTRUMENTATION_SCOPE,
-        service=resource.get(semconv.SERVICE_NAME),
-        environment=resource.get(semconv.DEPLOYMENT_ENVIRONMENT_NAME)
-        or resource.get(semconv.DEPLOYMENT_ENVIRONMENT),
+    record = _EMPTY_RECORD.copy()
+    record["trace_id"] = f"{context.trace_id:032x}" if context else None
+    record["span_id"] = f"{context.span_id:016x}" if context else None
+    record["parent_span_id"] = f"{parent.span_id:016x}" if parent else None
+    record["name"] = span.name
+    record["start_ns"] = span.start_time
+    record["end_ns"] = span.end_time
+    record["source"] = semconv.INSTRUMENTATION_SCOPE
+    record["service"] = resource.get(semconv.SERVICE_NAME)
+    record["environment"] = resource.get(semconv.DEPLOYMENT_ENVIRONMENT_NAME) or resource.get(
+        semconv.DEPLOYMENT_ENVIRONMENT
     )
     extra: dict[str, Any] = {}
+    column_of = _COLUMN_OF.get
     for key, value in _plain_attributes(span).items():
-        column = semconv.COLUMN_OF.get(key)
+        column = column_of(key)
         if column is None:
-            extra[key] = list(value) if isinstance(value, tuple) else value
+            extra[key] = value
         else:
             record[column] = value
     record["attributes"] = extra

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextvars
 import functools
 import inspect
+import itertools
 import os
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
@@ -35,10 +36,12 @@ _ENV = {
     "run": "MODELMETER_RUN",
 }
 
-_current: contextvars.ContextVar[Mapping[str, str] | None] = contextvars.ContextVar(
+# (scope serial, tags) of the innermost `tag` scope; the serial tells scopes apart for correlation
+_current: contextvars.ContextVar[tuple[int, Mapping[str, str]] | None] = contextvars.ContextVar(
     "modelmeter_tags", default=None
 )
 _defaults: Mapping[str, str] = MappingProxyType({})
+_serials = itertools.count(1)
 
 
 def load_defaults(overrides: Mapping[str, Any] | None = None) -> None:
@@ -50,8 +53,14 @@ def load_defaults(overrides: Mapping[str, Any] | None = None) -> None:
 
 
 def current_tags() -> Mapping[str, str]:
-    tags = _current.get()
-    return _defaults if tags is None else tags
+    scope = _current.get()
+    return _defaults if scope is None else scope[1]
+
+
+def current_scope() -> tuple[int, Mapping[str, str]]:
+    """(serial, tags) of the innermost scope; serial 0 outside any `tag`."""
+    scope = _current.get()
+    return (0, _defaults) if scope is None else scope
 
 
 def attribute_name(key: str) -> str:
@@ -71,12 +80,12 @@ class tag:
     ) -> None:
         given = {"workflow": workflow, "team": team, "tier": tier, "run": run, **extra}
         self._tags = {k: str(v) for k, v in given.items() if v is not None}
-        self._tokens: list[contextvars.Token[Mapping[str, str] | None]] = []
+        self._tokens: list[contextvars.Token[tuple[int, Mapping[str, str]] | None]] = []
 
-    def _enter(self) -> contextvars.Token[Mapping[str, str] | None]:
+    def _enter(self) -> contextvars.Token[tuple[int, Mapping[str, str]] | None]:
         merged = dict(current_tags())
         merged.update(self._tags)
-        return _current.set(MappingProxyType(merged))
+        return _current.set((next(_serials), MappingProxyType(merged)))
 
     def __enter__(self) -> tag:
         self._tokens.append(self._enter())

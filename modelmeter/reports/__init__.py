@@ -35,7 +35,10 @@ def build_report(kind: str, con: duckdb.DuckDBPyConnection, params: ReportParams
         builder = REPORTS[kind]
     except KeyError:
         raise ValueError(f"unknown report {kind!r}: choose from {', '.join(REPORTS)}") from None
-    return builder(con, params or ReportParams())
+    report = builder(con, params or ReportParams())
+    if report.based_on == 0:
+        report.notes.insert(0, "No calls match this window and these filters: every count is zero.")
+    return report
 
 
 __all__ = [

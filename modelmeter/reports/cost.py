@@ -96,16 +96,12 @@ def build(con: duckdb.DuckDBPyConnection, params: ReportParams) -> Report:
           sum(output_tokens) AS output_tokens,
           count(*) FILTER (WHERE usage_known AND cost_usd IS NULL) AS unpriced_calls,
           sum(input_tokens + output_tokens) FILTER (WHERE {m.PRICED}) AS priced_tokens,
-          sum(input_tokens - coalesce(cache_read_tokens, 0) - coalesce(cache_write_tokens, 0))
-            AS uncached_input,
           sum(cache_read_tokens) AS cache_read,
           sum(cache_write_tokens) AS cache_write,
-          sum(output_tokens - coalesce(reasoning_tokens, 0)) AS visible_output,
           sum(reasoning_tokens) AS reasoning,
           sum(cost_usd::DOUBLE) FILTER (WHERE {_BOTH_COSTS}) AS estimated_where_reported,
           sum(reported_cost_usd::DOUBLE) FILTER (WHERE {_BOTH_COSTS}) AS reported_usd,
-          count(*) FILTER (WHERE {_BOTH_COSTS}) AS reported_calls,
-          any_value(reported_cost_source) FILTER (WHERE {_BOTH_COSTS}) AS reported_source
+          count(*) FILTER (WHERE {_BOTH_COSTS}) AS reported_calls
         FROM calls WHERE {scope.where}
         GROUP BY ALL
         """,
@@ -231,22 +227,25 @@ def _spend_by_period(daily: pl.DataFrame, period: str, dimensions: tuple[str, ..
 
 
 def _tokens_by_kind(daily: pl.DataFrame) -> pl.DataFrame:
+    """Input and output split into parts: cache reads and writes are inside input, reasoning inside output."""
+
+    def total(column: str) -> int:
+        return int(daily[column].sum() or 0)
+
     kinds = {
-        "input (not cached)": "uncached_input",
-        "cache read": "cache_read",
-        "cache write": "cache_write",
-        "output (visible)": "visible_output",
-        "reasoning": "reasoning",
+        "input (not cached)": total("input_tokens") - total("cache_read") - total("cache_write"),
+        "cache read": total("cache_read"),
+        "cache write": total("cache_write"),
+        "output (visible)": total("output_tokens") - total("reasoning"),
+        "reasoning": total("reasoning"),
     }
-    return pl.DataFrame(
-        {"kind": list(kinds), "tokens": [int(daily[column].sum() or 0) for column in kinds.values()]}
-    )
+    return pl.DataFrame({"kind": list(kinds), "tokens": list(kinds.values())})
 
 
 def _reported_vs_estimated(daily: pl.DataFrame) -> pl.DataFrame:
     return (
         daily.filter(pl.col("reported_calls") > 0)
-        .group_by("gateway", "reported_source")
+        .group_by("gateway")
         .agg(pl.col("reported_calls", "estimated_where_reported", "reported_usd").sum())
         .with_columns(
             (pl.col("reported_usd") - pl.col("estimated_where_reported")).alias("difference_usd"),
@@ -270,14 +269,17 @@ def _week_over_week(
         SELECT workflow, model,
           sum(cost_usd::DOUBLE) FILTER (WHERE start_time >= $week_start) AS this_week_usd,
           sum(cost_usd::DOUBLE) FILTER (WHERE start_time < $week_start) AS prior_week_usd,
+          count(cost_usd) FILTER (WHERE start_time >= $week_start) AS this_week_priced,
+          count(cost_usd) FILTER (WHERE start_time < $week_start) AS prior_week_priced,
           count(*) AS calls
         FROM calls WHERE {scope.where}
         GROUP BY ALL
         """,
         args,
     ).with_columns(pl.col("this_week_usd", "prior_week_usd").fill_null(0.0))
-    this_week = float(rows["this_week_usd"].sum())
-    prior_week = float(rows["prior_week_usd"].sum())
+    this_priced, prior_priced = int(rows["this_week_priced"].sum()), int(rows["prior_week_priced"].sum())
+    this_week = float(rows["this_week_usd"].sum()) if this_priced else None
+    prior_week = float(rows["prior_week_usd"].sum()) if prior_priced else None
     movers = (
         rows.with_columns(
             (pl.col("this_week_usd") - pl.col("prior_week_usd")).alias("change_usd"),
@@ -287,7 +289,6 @@ def _week_over_week(
         .sort(pl.col("change_usd").abs(), descending=True)
         .head(10)
     )
-    calls = int(rows["calls"].sum())
     heads = [
         Headline(
             "spend_this_week_usd",
@@ -295,7 +296,7 @@ def _week_over_week(
             this_week,
             "usd",
             "Estimated spend of priced calls in the last 7 days of the window.",
-            calls,
+            this_priced,
         ),
         Headline(
             "spend_prior_week_usd",
@@ -303,15 +304,15 @@ def _week_over_week(
             prior_week,
             "usd",
             "Estimated spend of priced calls in the 7 days before that.",
-            calls,
+            prior_priced,
         ),
         Headline(
             "spend_wow_change",
             "Week-over-week change",
-            this_week / prior_week - 1 if prior_week else None,
+            this_week / prior_week - 1 if this_week is not None and prior_week else None,
             "ratio",
-            "Spend last 7 days / spend prior 7 days - 1 (unknown without a prior week).",
-            calls,
+            "Spend last 7 days / spend prior 7 days - 1 (unknown without a priced prior week).",
+            this_priced + prior_priced,
         ),
     ]
     if not movers.is_empty():

@@ -80,7 +80,7 @@ _MEASURES = [
 def build(con: duckdb.DuckDBPyConnection, params: ReportParams) -> Report:
     params = resolve_window(con, params)
     scope = scope_of(params)
-    # brief (weekly): per workflow only, since string keys dominate the cost of the scan
+    # brief (weekly): per workflow only and no JSON look-ups, which dominate the cost of the scan
     keys = ["workflow"] if params.brief else _TARGET_KEYS
     rates = fetch(
         con,
@@ -94,7 +94,7 @@ def build(con: duckdb.DuckDBPyConnection, params: ReportParams) -> Report:
           count(*) FILTER (WHERE attempts > 1) AS retried,
           count(*) FILTER (WHERE fallback_from IS NOT NULL) AS fallbacks,
           count(*) FILTER (WHERE {SAVED_BY_FALLBACK}) AS fallbacks_saved,
-          count(*) FILTER (WHERE {GATEWAY_FALLBACK}) AS gateway_fallbacks,
+          {"" if params.brief else f"count(*) FILTER (WHERE {GATEWAY_FALLBACK}) AS gateway_fallbacks,"}
           sum(attempts - 1) AS extra_attempts,
           sum(cost_usd::DOUBLE) FILTER (WHERE attempts > 1) AS retried_spend_usd,
           count(cost_usd) FILTER (WHERE attempts > 1) AS retried_priced
@@ -237,9 +237,10 @@ def _headlines(rates: pl.DataFrame) -> list[Headline]:
             total("retried_priced"),
         ),
         "fallbacks_saved": (total("fallbacks_saved"), calls),
-        "gateway_fallbacks": (total("gateway_fallbacks"), calls),
     }
-    return [m.headline(measure, *values[measure.key]) for measure in _MEASURES]
+    if "gateway_fallbacks" in rates.columns:
+        values["gateway_fallbacks"] = (total("gateway_fallbacks"), calls)
+    return [m.headline(measure, *values[measure.key]) for measure in _MEASURES if measure.key in values]
 
 
 def _outage_windows(con: duckdb.DuckDBPyConnection, params: ReportParams) -> pl.DataFrame:

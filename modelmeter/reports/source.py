@@ -7,14 +7,14 @@ per call (the compare report fetches capped per-group samples, bounded by `Repor
 from __future__ import annotations
 
 import os
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import polars as pl
 
-from modelmeter.reports.params import ReportParams, Scope, scope_of
+from modelmeter.reports.params import ReportParams, scope_of
 
 
 class ReportDataError(RuntimeError):
@@ -102,12 +102,3 @@ def resolve_window(con: duckdb.DuckDBPyConnection, params: ReportParams) -> Repo
     if until is None and row["last"] is not None:
         until = row["last"] + timedelta(microseconds=1)
     return params.with_window(since, until)
-
-
-def count_calls(con: duckdb.DuckDBPyConnection, scope: Scope) -> int:
-    row = fetch_row(con, f"SELECT count(*) AS n FROM calls WHERE {scope.where}", scope.args)
-    return int(row["n"])
-
-
-def window_of(params: ReportParams) -> tuple[datetime | None, datetime | None]:
-    return (params.since, params.until)

@@ -108,7 +108,7 @@ def build(con: duckdb.DuckDBPyConnection, params: ReportParams) -> Report:
         SELECT workflow, tier, model, operation,
           count(*) AS calls,
           count(cost_usd) AS priced_calls,
-          sum(cost_usd)::DOUBLE AS spend_usd,
+          sum(cost_usd::DOUBLE) AS spend_usd,
           (sum(input_tokens) FILTER (WHERE cost_usd IS NOT NULL))::DOUBLE AS input_tokens,
           (sum(output_tokens) FILTER (WHERE cost_usd IS NOT NULL))::DOUBLE AS output_tokens,
           (sum(coalesce(cache_read_tokens, 0)) FILTER (WHERE cost_usd IS NOT NULL))::DOUBLE

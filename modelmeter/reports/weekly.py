@@ -1,8 +1,9 @@
 """Weekly review: one page with the headlines of every other report over the last 7 days.
 
 The week ends at --until (default: just after the latest call) and starts 7 days earlier unless
---since says otherwise. Sub-reports run in brief mode (no per-day detail tables) and compare uses a
-smaller bootstrap, so the page stays fast on tens of millions of calls.
+--since says otherwise. Sub-reports run in brief mode (only the breakdowns this page shows, so
+fewer grouping keys per scan; no per-day detail tables) and compare uses a smaller bootstrap, so the
+page stays bounded on tens of millions of calls (see BENCHMARKS.md for how fast it is).
 """
 
 from __future__ import annotations

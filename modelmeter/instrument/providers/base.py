@@ -141,9 +141,7 @@ class WireFamily:
 
 
 def as_int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
+    if type(value) is int:  # not bool, which is an int subclass
         return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
