@@ -79,7 +79,8 @@ def test_spool_files_rotate_by_size_and_by_age(tmp_path: Path) -> None:
     assert not list(tmp_path.glob("*.open"))
     names = sorted(p.name for p in tmp_path.glob("*.ndjson"))
     assert len(names) == 3 and all(CLOSED_NAME.match(n) for n in names)
-    assert sorted(int(n.rsplit("-", 1)[1].split(".")[0]) for n in names) == [1, 2, 3]
+    numbers = sorted(int(n.rsplit("-", 1)[1].split(".")[0]) for n in names)
+    assert numbers == list(range(numbers[0], numbers[0] + 3))  # one sequence per process, no reuse
 
 
 def test_an_unwritable_spool_drops_spans_with_one_warning(
@@ -262,3 +263,14 @@ def test_an_app_tracer_provider_gets_our_spans_and_keeps_its_own(
     expected = ["com.anthropic.sdk.python", "modelmeter"] if sdk_env == "true" else ["modelmeter"]
     assert scopes == repr(expected)
     assert [r["source"] for r in _records(tmp_path)] == ["modelmeter"]
+
+
+def test_instrumenting_again_after_uninstrument_still_writes_the_spool(
+    mock: MockProviders, tmp_path: Path
+) -> None:
+    client = openai.OpenAI(base_url=mock.base_url("openai"), api_key="sk-proj-FAKE0000000000", max_retries=0)
+    for _ in range(2):
+        modelmeter.instrument(spool=str(tmp_path), endpoints=mock.endpoints)
+        client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+        modelmeter.uninstrument()
+    assert [r["response_id"] for r in _records(tmp_path)] == [c.response_id for c in mock.calls]

@@ -38,6 +38,8 @@ DEFAULT_ROTATE_BYTES = 16 << 20
 DEFAULT_ROTATE_SECONDS = 60.0
 
 
+# one sequence per process, shared by every writer: a process never reuses a file name
+_file_numbers = itertools.count(1)
 _EMPTY_RECORD: dict[str, Any] = dict.fromkeys(RECORD_COLUMNS)
 _COLUMN_OF = semconv.COLUMN_OF
 
@@ -101,7 +103,6 @@ class SpoolWriter:
         self._path: Path | None = None
         self._opened_at = 0.0
         self._size = 0
-        self._seq = itertools.count(1)
         self._warned = False
         self._timer: threading.Timer | None = None
         self._host = (socket.gethostname() or "host").replace("-", "_").replace("/", "_")
@@ -140,7 +141,7 @@ class SpoolWriter:
     def _open_locked(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
-        name = f"spans-{stamp}-{self._host}-{os.getpid()}-{next(self._seq)}.ndjson.open"
+        name = f"spans-{stamp}-{self._host}-{os.getpid()}-{next(_file_numbers)}.ndjson.open"
         self._path = self.directory / name
         self._file = open(self._path, "ab")  # noqa: SIM115 - kept open across writes
         self._opened_at = time.monotonic()

@@ -77,7 +77,8 @@ class Tracing:
         self.flush(5.0)
         for processor in self.processors:
             processor.on = False
-        if self.owned:
+        if self.owned:  # a provider that is shut down cannot be used again: forget it
+            _attached.pop(self.provider, None)
             self.provider.shutdown()
 
 
