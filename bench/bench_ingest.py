@@ -61,6 +61,8 @@ def synthetic_records(count: int, seed: int = 7) -> list[dict[str, object]]:
             cache_read = rng.randrange(0, input_tokens // 2) if rng.random() < 0.3 else 0
             output_tokens = rng.randrange(10, 2000)
             streaming = rng.random() < 0.5
+            workflow = rng.choice(_WORKFLOWS)
+            record_usage = (input_tokens, output_tokens, cache_read)
             record = dict.fromkeys(RECORD_FIELDS)
             record.update(
                 trace_id=trace_id,
@@ -73,7 +75,7 @@ def synthetic_records(count: int, seed: int = 7) -> list[dict[str, object]]:
                 source="modelmeter",
                 service="checkout-api",
                 environment="prod",
-                workflow=rng.choice(_WORKFLOWS),
+                workflow=workflow,
                 team="platform",
                 route="direct",
                 provider=vendor,
@@ -94,8 +96,11 @@ def synthetic_records(count: int, seed: int = 7) -> list[dict[str, object]]:
                 output_tokens=None if failed else output_tokens,
                 cache_read_tokens=None if failed else cache_read,
                 cache_write_tokens=None if failed else 0,
-                reasoning_tokens=None,
-                key_fingerprint="3f2a9c1b7d4e…a1b2",
+                reasoning_tokens=None if failed else 0,
+                service_tier=None if failed else "default",
+                cost_usd=None if failed else f"{(input_tokens + 4 * output_tokens) * 1.5e-7:.7f}",
+                cost_source="unpriced" if failed else "genai-prices",
+                key_fingerprint=f"{rng.getrandbits(48):012x}:{rng.randrange(10_000):04d}",
                 auth_kind="openai-project-key",
                 sdk="openai",
                 sdk_version="3.57.0",
@@ -103,11 +108,43 @@ def synthetic_records(count: int, seed: int = 7) -> list[dict[str, object]]:
                 request_id=f"req_{rng.getrandbits(48):x}",
                 call_id=call_id,
                 attempt=attempt,
-                attributes={"modelmeter.wire_family": "openai.chat", "gen_ai.request.max_tokens": 1024},
+                attributes=_shim_attributes(vendor, workflow, failed, record_usage, rng),
             )
             out.append(record)
             start += duration_ns + 10**8
     return out[:count]
+
+
+def _shim_attributes(
+    vendor: str, workflow: str | None, failed: bool, usage: tuple[int, int, int], rng: random.Random
+) -> dict[str, object]:
+    """The `attributes` the shim writes for a call (see a real spool line): rate-limit headers, usage."""
+    attributes: dict[str, object] = {
+        "gen_ai.provider.name": vendor,
+        "modelmeter.wire_family": "openai.chat",
+        "server.port": 443,
+    }
+    if workflow:
+        attributes["gen_ai.workflow.name"] = workflow
+    if failed:
+        return {**attributes, "error.type": "overloaded_error"}
+    input_tokens, output_tokens, cache_read = usage
+    limits = {"requests": 10_000, "tokens": 2_000_000}
+    for kind, limit in limits.items():
+        attributes[f"modelmeter.ratelimit.x-ratelimit-limit-{kind}"] = str(limit)
+        attributes[f"modelmeter.ratelimit.x-ratelimit-remaining-{kind}"] = str(
+            limit - rng.randrange(limit // 10)
+        )
+        attributes[f"modelmeter.ratelimit.x-ratelimit-reset-{kind}"] = f"{rng.randrange(1, 60)}ms"
+    return {
+        **attributes,
+        "gen_ai.response.finish_reasons": ["stop"],
+        "gen_ai.usage.input_tokens": input_tokens,
+        "gen_ai.usage.output_tokens": output_tokens,
+        "gen_ai.usage.cache_read.input_tokens": cache_read,
+        "gen_ai.usage.cache_creation.input_tokens": 0,
+        "gen_ai.usage.reasoning.output_tokens": 0,
+    }
 
 
 def write_spool(directory: Path, count: int, files: int) -> None:
@@ -290,7 +327,7 @@ def main() -> None:
         return
     work = Path(tempfile.mkdtemp(prefix="modelmeter-bench-"))
     try:
-        report = {"versions": versions()}
+        report: dict[str, object] = {"versions": versions()}
         if args.spans:
             report["ingest"] = bench_ingest(args.spans, args.files, args.batch, work)
         if args.receiver_spans:

@@ -331,3 +331,23 @@ def test_a_failure_while_classifying_lets_the_request_through_unobserved(
     response = _openai(mock).chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
     assert response.choices[0].message.content == mock.calls[0].content
     assert recorder.spans() == []
+
+
+def test_a_long_stream_read_in_skim_mode_keeps_exact_usage(mock: MockProviders, recorder: Recorder) -> None:  # noqa: F811
+    stream = _openai(mock).chat.completions.create(
+        model="gpt-4o-mini",
+        messages=MESSAGES,
+        stream=True,
+        stream_options={"include_usage": True},
+        extra_headers={"x-mock-chunks": "1500"},
+    )
+    text = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+    (served,) = mock.calls
+    assert text == served.content and served.usage is not None
+    attrs = recorder.only()
+    assert (attrs[sc.MM_INPUT_TOKENS], attrs[sc.MM_OUTPUT_TOKENS]) == (
+        served.usage.input_tokens,
+        served.usage.output_tokens,
+    )
+    assert attrs[sc.MM_FINISH_REASON] == served.finish_reason and attrs[sc.MM_TRUNCATED] is False
+    assert 0 < attrs[sc.MM_TTFT_MS] < attrs[sc.MM_DURATION_MS]

@@ -373,3 +373,13 @@ def test_a_request_too_large_to_decode_still_gives_its_model_and_stream_flag() -
         {"messages": [{"role": "user", "content": prompt}], "model": "gpt-4o", "stream": True}
     )
     assert _decode_body(body) == {"model": "gpt-4o", "stream": True}
+
+
+def test_skim_skips_events_before_the_first_probe_and_reads_the_rest() -> None:
+    events: list[tuple[str | None, bytes]] = []
+    framer = SSEFramer(lambda event, data: events.append((event, data)))
+    framer.skim(b"data: a\n\ndata: b\n\ndata: c", (b"zzz",))
+    assert events == []
+    framer.skim(b'"zzz"\n\ndata: d\n\ndata: e', (b"zzz",))
+    framer.flush()
+    assert events == [(None, b'c"zzz"'), (None, b"d"), (None, b"e")]

@@ -242,7 +242,7 @@ class Loader:
             f"FROM ({self.priced('single', 'epoch_ns(r.start_time)')}) r"
         )
         if _count(con, "retried"):
-            self._fold_retries(span_projection)
+            self._fold_retries(span_projection, near_batch)
         if _needs_layer_rules(con):
             con.execute(layers.LAYER_RULES_SQL)
         counts.calls_added = _count(con, "calls") - before
@@ -278,14 +278,18 @@ class Loader:
                 exprs.append(f"{alias}.{_q(name)}")
         return ", ".join(exprs)
 
-    def _fold_retries(self, span_projection: str) -> None:
-        """Tries of one call -> `attempts` rows, and one calls row rebuilt from all of them."""
+    def _fold_retries(self, span_projection: str, near_batch: str) -> None:
+        """Tries of one call -> `attempts` rows, and one calls row rebuilt from all of them.
+
+        Stored rows are looked for only near the batch (`near_batch`, as for `retried`), so the scans
+        follow the batch rather than the size of the database.
+        """
         con = self.con
         # a call stored with one try gets its first attempts row now that a second try arrived
         con.execute(f"""
             INSERT INTO attempts (call_trace_id, call_span_id, {_cols(SPAN_COLUMNS)})
             SELECT c.trace_id, c.span_id, {_cols(SPAN_COLUMNS, "c.")} FROM calls c
-            WHERE c.call_id IN (SELECT call_id FROM retried) AND c.attempts = 1
+            WHERE c.start_time {near_batch} AND c.call_id IN (SELECT call_id FROM retried) AND c.attempts = 1
         """)
         con.execute(
             f"CREATE OR REPLACE TEMP VIEW tries AS SELECT {span_projection} FROM new n "
@@ -295,7 +299,9 @@ class Loader:
             f"INSERT INTO attempts (call_trace_id, call_span_id, {_cols(SPAN_COLUMNS)}) "
             f"SELECT '', '', {_cols(SPAN_COLUMNS)} FROM ({self.priced('tries', 'epoch_ns(r.start_time)')})"
         )
-        con.execute("DELETE FROM calls WHERE call_id IN (SELECT call_id FROM retried)")
+        con.execute(
+            f"DELETE FROM calls WHERE start_time {near_batch} AND call_id IN (SELECT call_id FROM retried)"
+        )
         rest = [n for n in SPAN_COLUMNS if n not in (*_IDENTITY, "end_time", "duration_ms")]
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE merged AS
@@ -306,7 +312,7 @@ class Loader:
                 count(*) OVER (PARTITION BY call_id) AS tries,
                 min(start_time) OVER (PARTITION BY call_id) AS call_start,
                 max(end_time) OVER (PARTITION BY call_id) AS call_end
-              FROM attempts a WHERE call_id IN (SELECT call_id FROM retried)
+              FROM attempts a WHERE a.start_time {near_batch} AND call_id IN (SELECT call_id FROM retried)
             )
             SELECT {_cols(_IDENTITY, "f.")}, l.call_end AS end_time,
                    (epoch_ns(l.call_end) - epoch_ns(l.call_start)) / 1e6 AS duration_ms,
@@ -317,9 +323,9 @@ class Loader:
             f"INSERT INTO calls ({_cols(SPAN_COLUMNS)}, attempts) SELECT {_cols(SPAN_COLUMNS)}, attempts "
             f"FROM ({self.priced('merged', 'epoch_ns(r.start_time)')})"
         )
-        con.execute("""
+        con.execute(f"""
             UPDATE attempts SET call_trace_id = m.trace_id, call_span_id = m.span_id
-            FROM merged m WHERE attempts.call_id = m.call_id
+            FROM merged m WHERE attempts.start_time {near_batch} AND attempts.call_id = m.call_id
         """)
 
     # --- reprice ---------------------------------------------------------------------------

@@ -25,6 +25,8 @@ from modelmeter.instrument.providers.gateway_extras import read_litellm_headers
 from modelmeter.instrument.routes import SEMCONV_PROVIDER, VENDOR_PLATFORM, gateway_from_headers
 from modelmeter.instrument.streams import JsonCollector, SSEFramer, decoder_for
 
+SKIM_BATCH_BYTES = 32 << 10  # bytes of a stream collected before they are scanned together
+
 _REQUEST_ID_HEADERS = (
     b"x-request-id",
     b"request-id",
@@ -59,6 +61,8 @@ class CallObservation:
     """State of one attempt from request to end of body; `end()` emits the span exactly once."""
 
     __slots__ = (
+        "_batch",
+        "_batch_bytes",
         "_decode",
         "_framer",
         "_json",
@@ -123,6 +127,8 @@ class CallObservation:
         self._decode: Callable[[bytes], bytes] | None = None
         self._framer: SSEFramer | None = None
         self._json: JsonCollector | None = None
+        self._batch: list[bytes] | None = None  # skim mode: raw chunks waiting to be scanned together
+        self._batch_bytes = 0
 
     # --- response side ---------------------------------------------------------------------
 
@@ -146,6 +152,13 @@ class CallObservation:
         """Hot path: one chunk of the body as the app receives it."""
         if self.parse_error is not None or self.done:
             return
+        batch = self._batch
+        if batch is not None:  # after the first output: collect, then scan SKIM_BATCH_BYTES at once
+            batch.append(chunk)
+            self._batch_bytes += len(chunk)
+            if self._batch_bytes >= SKIM_BATCH_BYTES:
+                self._skim_batch()
+            return
         try:
             if self._decode is not None:
                 chunk = self._decode(chunk)
@@ -160,6 +173,24 @@ class CallObservation:
         if self.family.read_event(event, data, self.facts) and self.ttft_s is None:
             self.ttft_s = time.perf_counter() - self._t0
             self.facts.output_seen = True
+            if self.family.SKIM is not None and self.facts.output_parts is None:
+                self._batch = []
+
+    def _skim_batch(self) -> None:
+        """Scan the collected chunks in one pass: events the family cannot care about are skipped
+        without being framed one by one (the per-chunk cost drops to a list append)."""
+        batch = self._batch
+        if not batch or self._framer is None or self.family.SKIM is None:
+            return
+        data = b"".join(batch)
+        batch.clear()
+        self._batch_bytes = 0
+        try:
+            if self._decode is not None:
+                data = self._decode(data)
+            self._framer.skim(data, self.family.SKIM)
+        except Exception as exc:
+            self.disable_parsing(exc)
 
     def disable_parsing(self, exc: BaseException) -> None:
         """The kill switch: stop parsing this body, keep passing bytes, say why on the span.
@@ -201,6 +232,9 @@ class CallObservation:
         if self.parse_error is not None:
             return
         facts = self.facts
+        self._skim_batch()
+        if self.parse_error is not None:
+            return
         try:
             if self._framer is not None:
                 if how == "eof":

@@ -135,6 +135,26 @@ class SSEFramer:
             self._oversize = True
         self._buf = rest
 
+    def skim(self, data: bytes, probes: tuple[bytes, ...]) -> None:
+        """Feed `data`, but skip unread every complete event before the first one that holds any
+        of `probes` (a few C-speed substring scans instead of one Python call per event)."""
+        if self._cr_pending or self._oversize or b"\r" in data:
+            self.feed(data)
+            return
+        buf = self._buf + data if self._buf else data
+        found = [at for at in (buf.find(probe) for probe in probes) if at >= 0]
+        if found:  # read from the event holding the first probe on
+            start = buf.rfind(b"\n\n", 0, min(found))
+            self._buf = b""
+            self.feed(buf[start + 2 :] if start >= 0 else buf)
+            return
+        cut = buf.rfind(b"\n\n")
+        rest = buf[cut + 2 :] if cut >= 0 else buf
+        if len(rest) > MAX_EVENT_BYTES:
+            rest = b""
+            self._oversize = True
+        self._buf = rest
+
     def flush(self) -> None:
         """At EOF: a last event without its blank line still counts (servers that just close)."""
         if self._buf.strip() and not self._oversize:

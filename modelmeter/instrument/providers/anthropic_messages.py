@@ -20,6 +20,7 @@ class AnthropicMessages(WireFamily):
     NAME = "anthropic.messages"
     OPERATION = "chat"
     TERMINAL_EVENTS = frozenset({"message_stop", "error"})
+    SKIM = (b"message_delta", b"message_stop", b'"error"')
 
     def matches(self, path: str) -> bool:
         return (

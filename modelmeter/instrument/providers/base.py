@@ -112,6 +112,9 @@ class WireFamily:
     OPERATION = "chat"
     TERMINAL_EVENTS: frozenset[str] = frozenset()
     ENDS_AT_EOF = False  # no terminal marker on the wire: a stream that reaches EOF is complete
+    # After the first output event, complete events before the first occurrence of any SKIM probe
+    # are skipped unread; None: every event is read. Probes must find every event still needed.
+    SKIM: tuple[bytes, ...] | None = None
 
     def matches(self, path: str) -> bool:
         raise NotImplementedError

@@ -27,6 +27,7 @@ class CohereV2(WireFamily):
     NAME = "cohere.v2"
     OPERATION = "chat"
     TERMINAL_EVENTS = frozenset({"message-end"})
+    SKIM = (b"message-end",)
 
     def matches(self, path: str) -> bool:
         return path.endswith(("/v2/chat", "/v2/embed"))

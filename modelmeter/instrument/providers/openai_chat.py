@@ -23,16 +23,26 @@ from modelmeter.instrument.providers.base import (
 from modelmeter.instrument.providers.gateway_extras import read_vercel_metadata
 
 _DONE = b"[DONE]"
-# one C-speed scan per chunk: model output (a non-empty text or a tool call) ...
+# model output (a non-empty text or a tool call): looked for only until the first one ...
 _OUTPUT = re.compile(rb'"(?:content|reasoning_content|reasoning)"\s*:\s*"[^"]|"tool_calls"\s*:\s*\[')
 # ... and anything a chunk can tell beyond that: usage, a finish reason, an error, gateway metadata
-_NEWS = re.compile(rb'"usage"\s*:\s*\{|"finish_reason"\s*:\s*"|"error"|"provider_metadata"|"x_groq"')
+# (literal probes: `in` / `bytes.find` beat a regex alternation several times over)
+_NEWS = (
+    b'"usage":{',
+    b'"usage": {',
+    b'"finish_reason":"',
+    b'"finish_reason": "',
+    b'"error"',
+    b'"provider_metadata"',
+    b'"x_groq"',
+)
 _EMPTY: dict[str, Any] = {}
 
 
 class OpenAIChat(WireFamily):
     NAME = "openai.chat"
     OPERATION = "chat"
+    SKIM = (*_NEWS, b"[DONE]")
 
     def matches(self, path: str) -> bool:
         return path.endswith("/chat/completions")
@@ -66,7 +76,7 @@ class OpenAIChat(WireFamily):
         output = facts.wants_output and _OUTPUT.search(data) is not None
         if (
             facts.response_model is None
-            or _NEWS.search(data) is not None
+            or any(probe in data for probe in _NEWS)
             or (output and facts.output_parts is not None)
         ):
             doc = loads(data)

@@ -37,6 +37,7 @@ class OpenAIResponses(WireFamily):
     NAME = "openai.responses"
     OPERATION = "responses"
     TERMINAL_EVENTS = _TERMINAL
+    SKIM = (b"response.completed", b"response.incomplete", b"response.failed", b'"error"', b"event: error")
 
     def matches(self, path: str) -> bool:
         return path.endswith("/responses")
