@@ -2,7 +2,8 @@
 
 File rules (ingest depends on them):
 - one writer per process; a file is append-only and named
-  `spans-<UTC yyyymmddThhmmss>-<hostname>-<pid>-<seq>.ndjson.open` while it is being written;
+  `spans-<UTC yyyymmddThhmmss>-<hostname>-<pid>-<seq>.ndjson.open` while it is being written (seq has
+  six digits, so a process's files sort in the order they were written);
 - it is closed (flushed, fsynced, renamed to `.ndjson` without `.open`, directory fsynced) when it
   reaches `rotate_bytes` (default 16 MiB), when it is `rotate_seconds` old (default 60 s, checked
   on each write and by a timer), and on `flush()`, shutdown and process exit;
@@ -141,7 +142,7 @@ class SpoolWriter:
     def _open_locked(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
-        name = f"spans-{stamp}-{self._host}-{os.getpid()}-{next(_file_numbers)}.ndjson.open"
+        name = f"spans-{stamp}-{self._host}-{os.getpid()}-{next(_file_numbers):06d}.ndjson.open"
         self._path = self.directory / name
         self._file = open(self._path, "ab")  # noqa: SIM115 - kept open across writes
         self._opened_at = time.monotonic()
