@@ -230,3 +230,27 @@ def test_a_missing_part_fails_loudly_by_name_before_any_number_is_made() -> None
     ):
         parts.require(missing)
     parts.require()  # every real part is there
+
+
+DEMO_KEY_PREFIXES = ("sk-proj-DEMO", "sk-ant-api03-DEMO", "AIzaSyDEMO", "vck_DEMO", "sk-or-v1-DEMO")
+
+
+def test_no_demo_key_reaches_the_spool_the_database_the_reports_or_the_terminal(demo_run: DemoRun) -> None:
+    """The canary: the demo's apps hold fake keys; only their fingerprints may be written anywhere."""
+    written = [demo_run.stdout.encode()]
+    written += [path.read_bytes() for path in demo_run.home.rglob("*") if path.is_file()]
+    for prefix in DEMO_KEY_PREFIXES:
+        assert not any(prefix.encode() in blob for blob in written), prefix
+    # DuckDB may compress strings on disk, so ask the database too.
+    text_columns = sql(
+        demo_run.db,
+        "SELECT string_agg(column_name, ',') FROM information_schema.columns "
+        "WHERE table_name = 'calls' AND data_type IN ('VARCHAR', 'JSON')",
+    )
+    everything = " || ' ' || ".join(
+        f"coalesce(CAST(\"{c}\" AS VARCHAR), '')" for c in text_columns.split(",")
+    )
+    for prefix in DEMO_KEY_PREFIXES:
+        hits = sql(demo_run.db, f"SELECT count(*) FROM calls WHERE position('{prefix}' IN {everything}) > 0")
+        assert hits == 0, prefix
+    assert sql(demo_run.db, "SELECT count(DISTINCT key_fingerprint) FROM calls") >= 4
