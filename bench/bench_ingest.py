@@ -199,6 +199,49 @@ def bench_ingest(count: int, files: int, batch: int, work: Path) -> dict[str, ob
     return result
 
 
+_CEILING_CHILD = """
+import json, resource, sys, time
+from pathlib import Path
+import duckdb
+from modelmeter.ingest.load import STAGING_COLUMNS
+spool, db, step = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
+files = sorted(str(p) for p in spool.glob("*.ndjson"))
+types = ", ".join(f"'{n}': '{t}'" for n, t in STAGING_COLUMNS.items())
+source = f"read_json({files!r}, format='newline_delimited', columns={{{types}}})"
+con = duckdb.connect(str(db))
+con.execute("SET threads = 2; SET preserve_insertion_order = false")
+if step == "arrow":  # the rows as DuckDB would store them, already in memory: no parsing at all
+    rows = duckdb.connect().sql(f"SELECT * FROM {source}").to_arrow_table()
+    source = "rows"
+usage = resource.getrusage(resource.RUSAGE_SELF)
+cpu, started = usage.ru_utime + usage.ru_stime, time.perf_counter()
+con.execute(f"CREATE TABLE t AS SELECT * FROM {source}")
+con.execute("CHECKPOINT")
+elapsed = time.perf_counter() - started
+usage = resource.getrusage(resource.RUSAGE_SELF)
+count = con.execute("SELECT count(*) FROM t").fetchone()[0]
+print(json.dumps({"step": step, "rows": count, "seconds": elapsed,
+                  "cpu_seconds": usage.ru_utime + usage.ru_stime - cpu, "rows_per_s": count / elapsed}))
+"""
+
+
+def bench_ceiling(work: Path) -> list[dict[str, object]]:
+    """DuckDB alone on the same spool: its plain load (parse and store), and storing the same rows
+    from memory (no parsing): what any ingest into a `calls`-shaped table can at best reach here."""
+    results = []
+    for step in ("read_json", "arrow"):
+        db = work / f"ceiling-{step}.duckdb"
+        out = subprocess.run(
+            [sys.executable, "-c", _CEILING_CHILD, str(work / "spool"), str(db), step],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        results.append(json.loads(out.stdout))
+        db.unlink()
+    return results
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -320,6 +363,7 @@ def main() -> None:
     parser.add_argument("--receiver-spans", type=int, default=20_000)
     parser.add_argument("--per-request", type=int, default=100)
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--ceiling", action="store_true", help="also time DuckDB's own load of the spool")
     parser.add_argument("--generate", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.generate:
@@ -330,6 +374,8 @@ def main() -> None:
         report: dict[str, object] = {"versions": versions()}
         if args.spans:
             report["ingest"] = bench_ingest(args.spans, args.files, args.batch, work)
+            if args.ceiling:
+                report["ceiling"] = bench_ceiling(work)
         if args.receiver_spans:
             report["receiver"] = bench_receiver(args.receiver_spans, args.per_request, args.threads, work)
         print(json.dumps(report, indent=2))

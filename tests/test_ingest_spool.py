@@ -92,6 +92,34 @@ def test_tries_of_one_call_in_different_files_become_one_call_row_in_any_order(t
     assert tries == [(0, "error", first_try["span_id"]), (1, "ok", first_try["span_id"])]
 
 
+def test_three_tries_arriving_in_three_runs_and_out_of_order_fold_into_one_call(tmp_path: Path) -> None:
+    failed = {"status": "error", "http_status": 529, "error_type": "overloaded_error"}
+    no_usage = {"input_tokens": None, "output_tokens": None, "usage_known": False, "response_model": None}
+    first = record(**failed, **no_usage, call_id="c0ffee0000000003", attempt=0)
+    second = record(
+        **failed,
+        **no_usage,
+        call_id="c0ffee0000000003",
+        attempt=1,
+        trace_id=first["trace_id"],
+        start_ns=first["end_ns"] + 10**8,
+    )
+    second["end_ns"] = second["start_ns"] + 10**8
+    third = record(call_id="c0ffee0000000003", attempt=2, trace_id=first["trace_id"])
+    third["start_ns"] = second["end_ns"] + 10**8
+    third["end_ns"] = third["start_ns"] + 5 * 10**8
+    db = tmp_path / "db.duckdb"
+    for name, tried in (("second", second), ("third", third), ("first", first)):
+        write_ndjson(tmp_path / name / "spans.ndjson", [tried])
+        ingest_paths([tmp_path / name], db)
+
+    calls = rows(db, "SELECT span_id, attempts, status, input_tokens, duration_ms FROM calls")
+    expected_duration = (third["end_ns"] - first["start_ns"]) / 1e6
+    assert calls == [(first["span_id"], 3, "ok", third["input_tokens"], expected_duration)]
+    tries = rows(db, "SELECT attempt, span_id, call_span_id FROM attempts ORDER BY attempt")
+    assert tries == [(n, t["span_id"], first["span_id"]) for n, t in enumerate((first, second, third))]
+
+
 def test_broken_lines_are_quarantined_with_line_and_reason_and_exit_code_3(tmp_path: Path) -> None:
     good = [record() for _ in range(3)]
     lines = [

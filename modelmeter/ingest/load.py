@@ -232,22 +232,25 @@ class Loader:
             WHERE c.start_time {near_batch}
         """)
         span_projection = self._from_record("n")
-        single = f"""SELECT {span_projection} FROM new n
+        # a gateway's routing attempts inside one request count as tries of the call
+        tries = f"coalesce({_gateway_routing('n', 'json_array_length({routing})')}, 1)"
+        single = f"""SELECT {span_projection}, {tries} AS attempts FROM new n
                      WHERE n.call_id IS NULL OR n.call_id NOT IN (SELECT call_id FROM retried)"""
         con.execute(f"CREATE OR REPLACE TEMP VIEW single AS {single}")
-        # a gateway's routing attempts inside one request count as tries of the call
-        tries = f"coalesce({_gateway_routing('r', 'json_array_length({routing})')}, 1)"
-        con.execute(
-            f"INSERT INTO calls ({_cols(SPAN_COLUMNS)}, attempts) SELECT {_cols(SPAN_COLUMNS)}, {tries} "
-            f"FROM ({self.priced('single', 'epoch_ns(r.start_time)')}) r"
-        )
+        rows = "single"
         if _count(con, "retried"):
             self._fold_retries(span_projection, near_batch)
+            rows = "(SELECT * FROM single UNION ALL BY NAME SELECT * FROM merged)"
+        # one insert for the whole batch: rows written once, straight into new row groups
+        con.execute(
+            f"INSERT INTO calls ({_cols(SPAN_COLUMNS)}, attempts) SELECT {_cols(SPAN_COLUMNS)}, attempts "
+            f"FROM ({self.priced(rows, 'epoch_ns(r.start_time)')})"
+        )
         if _needs_layer_rules(con):
             con.execute(layers.LAYER_RULES_SQL)
         counts.calls_added = _count(con, "calls") - before
         self._new_staging_table()
-        for scratch in ("stored", "retried", "merged"):
+        for scratch in ("stored", "retried", "tries", "merged"):
             con.execute(f"DROP TABLE IF EXISTS {scratch}")
         return counts
 
@@ -279,54 +282,55 @@ class Loader:
         return ", ".join(exprs)
 
     def _fold_retries(self, span_projection: str, near_batch: str) -> None:
-        """Tries of one call -> `attempts` rows, and one calls row rebuilt from all of them.
+        """Tries of a retried call -> `attempts` rows, and its one calls row as the view `merged`.
 
-        Stored rows are looked for only near the batch (`near_batch`, as for `retried`), so the scans
-        follow the batch rather than the size of the database.
+        All tries of each retried call are gathered first (the batch's, priced here, and those already
+        stored as an attempts row or as a single-try calls row), so the new calls rows go in with the
+        batch's single insert. Stored rows are looked for only near the batch (`near_batch`, as for
+        `retried`), so these scans follow the batch rather than the size of the database; rewriting
+        stored rows (a DELETE, an UPDATE) happens only when a call's tries span batches.
         """
         con = self.con
-        # a call stored with one try gets its first attempts row now that a second try arrived
+        retried = "call_id IN (SELECT call_id FROM retried)"
+        columns = _cols(SPAN_COLUMNS)
+        new_tries = f"(SELECT {span_projection} FROM new n WHERE n.{retried})"
         con.execute(f"""
-            INSERT INTO attempts (call_trace_id, call_span_id, {_cols(SPAN_COLUMNS)})
-            SELECT c.trace_id, c.span_id, {_cols(SPAN_COLUMNS, "c.")} FROM calls c
-            WHERE c.start_time {near_batch} AND c.call_id IN (SELECT call_id FROM retried) AND c.attempts = 1
+            CREATE OR REPLACE TEMP TABLE tries AS
+            SELECT {columns}, 'new' AS stored_as FROM ({self.priced(new_tries, "epoch_ns(r.start_time)")})
+            UNION ALL SELECT {columns}, 'attempt' FROM attempts WHERE start_time {near_batch} AND {retried}
+            UNION ALL SELECT {columns}, 'call' FROM calls
+              WHERE start_time {near_batch} AND {retried} AND attempts = 1
         """)
-        con.execute(
-            f"CREATE OR REPLACE TEMP VIEW tries AS SELECT {span_projection} FROM new n "
-            "WHERE n.call_id IN (SELECT call_id FROM retried)"
-        )
-        con.execute(
-            f"INSERT INTO attempts (call_trace_id, call_span_id, {_cols(SPAN_COLUMNS)}) "
-            f"SELECT '', '', {_cols(SPAN_COLUMNS)} FROM ({self.priced('tries', 'epoch_ns(r.start_time)')})"
-        )
-        con.execute(
-            f"DELETE FROM calls WHERE start_time {near_batch} AND call_id IN (SELECT call_id FROM retried)"
-        )
         rest = [n for n in SPAN_COLUMNS if n not in (*_IDENTITY, "end_time", "duration_ms")]
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE merged AS
             WITH ordered AS (
-              SELECT a.*,
+              SELECT t.*,
                 row_number() OVER (PARTITION BY call_id ORDER BY attempt, start_time) AS first_rank,
                 row_number() OVER (PARTITION BY call_id ORDER BY attempt DESC, start_time DESC) AS last_rank,
                 count(*) OVER (PARTITION BY call_id) AS tries,
                 min(start_time) OVER (PARTITION BY call_id) AS call_start,
                 max(end_time) OVER (PARTITION BY call_id) AS call_end
-              FROM attempts a WHERE a.start_time {near_batch} AND call_id IN (SELECT call_id FROM retried)
+              FROM tries t
             )
             SELECT {_cols(_IDENTITY, "f.")}, l.call_end AS end_time,
                    (epoch_ns(l.call_end) - epoch_ns(l.call_start)) / 1e6 AS duration_ms,
                    {_cols(rest, "l.")}, l.tries AS attempts
             FROM ordered f JOIN ordered l ON f.call_id = l.call_id AND f.first_rank = 1 AND l.last_rank = 1
         """)
-        con.execute(
-            f"INSERT INTO calls ({_cols(SPAN_COLUMNS)}, attempts) SELECT {_cols(SPAN_COLUMNS)}, attempts "
-            f"FROM ({self.priced('merged', 'epoch_ns(r.start_time)')})"
-        )
         con.execute(f"""
-            UPDATE attempts SET call_trace_id = m.trace_id, call_span_id = m.span_id
-            FROM merged m WHERE attempts.start_time {near_batch} AND attempts.call_id = m.call_id
+            INSERT INTO attempts (call_trace_id, call_span_id, {columns})
+            SELECT m.trace_id, m.span_id, {_cols(SPAN_COLUMNS, "t.")}
+            FROM tries t JOIN merged m ON t.call_id = m.call_id WHERE t.stored_as <> 'attempt'
         """)
+        row = con.execute("SELECT count(*) FILTER (stored_as <> 'new') FROM tries").fetchone()
+        if row and row[0]:  # tries already stored: their old calls row goes, their attempts rows follow
+            con.execute(f"""
+                UPDATE attempts SET call_trace_id = m.trace_id, call_span_id = m.span_id
+                FROM merged m WHERE attempts.start_time {near_batch} AND attempts.call_id = m.call_id
+                  AND (attempts.call_trace_id, attempts.call_span_id) <> (m.trace_id, m.span_id)
+            """)
+            con.execute(f"DELETE FROM calls WHERE start_time {near_batch} AND {retried}")
 
     # --- reprice ---------------------------------------------------------------------------
     def reprice(self, since_ns: int | None) -> int:
