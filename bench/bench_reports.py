@@ -5,7 +5,8 @@
 The database is generated in DuckDB with range() (kept at --db for re-runs). Each report then runs
 in a fresh Python process, timed from just before build_report to just after it returns (the
 figures below exclude interpreter start and imports, which are printed separately), and its peak
-resident memory is that process's ru_maxrss.
+resident memory is that process's ru_maxrss. CPU time (all threads; steadier than wall time on a shared
+machine) is measured over the same span.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import time
@@ -39,11 +41,11 @@ from pathlib import Path
 from modelmeter.reports import ReportParams, build_report, open_db
 imported = time.perf_counter() - t0
 con = open_db(Path(sys.argv[1]))
-start = time.perf_counter()
+start, cpu_start = time.perf_counter(), time.process_time()
 report = build_report(sys.argv[2], con, ReportParams(policy=Path(sys.argv[3])))
-elapsed = time.perf_counter() - start
+elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-print(json.dumps({"kind": sys.argv[2], "seconds": elapsed, "import_seconds": imported,
+print(json.dumps({"kind": sys.argv[2], "seconds": elapsed, "cpu_seconds": cpu, "import_seconds": imported,
                   "based_on": report.based_on, "peak_rss_mb": peak}))
 """
 
@@ -84,11 +86,13 @@ def main() -> None:
             runs.append(json.loads(out.stdout))
         best = min(runs, key=lambda r: r["seconds"])
         timings = ", ".join(f"{r['seconds']:.2f}" for r in runs)
+        cpu = ", ".join(f"{r['cpu_seconds']:.2f}" for r in runs)
         peak = max(r["peak_rss_mb"] for r in runs)
         print(
             f"{kind:10s} calls in scope {best['based_on']:>11,}  best {best['seconds']:.2f} s "
-            f"(runs: {timings})  "
-            f"peak RSS {peak:,.0f} MB  imports {best['import_seconds']:.2f} s"
+            f"median {statistics.median(r['seconds'] for r in runs):.2f} s (runs: {timings}; CPU s: {cpu})  "
+            f"peak RSS {peak:,.0f} MB  imports {best['import_seconds']:.2f} s  "
+            f"load average after {os.getloadavg()[0]:.2f}"
         )
 
 

@@ -12,7 +12,7 @@ import duckdb
 import pytest
 from _report_data import build_synthetic_db, write_policy
 
-from modelmeter.reports import Report, ReportParams, build_report, open_db
+from modelmeter.reports import Report, ReportParams, build_report, histogram, open_db
 from modelmeter.reports.pricing import unit_prices
 from modelmeter.reports.synthetic import OUTAGE_PROVIDER
 
@@ -294,22 +294,121 @@ def test_weekly_covers_the_last_7_days_and_its_headlines_equal_sql(
     since, until = report.period
     assert since is not None and until is not None and until - since == timedelta(days=7)
     args = {"since": since, "until": until}
+    week = "start_time >= $since AND start_time < $until"
+    assert report.based_on == sql_value(con, f"SELECT count(*) FROM calls WHERE {week}", args)
     assert_headlines(
         con,
         report,
         {
             "cost.spend_usd": "sum(cost_usd)",
+            "cost.cost_per_call_usd": "sum(cost_usd) / count(cost_usd)",
             "inventory.calls": "count(*)",
+            "inventory.direct_keys": "count(DISTINCT CASE WHEN route = 'direct' THEN key_fingerprint END)",
             "latency.p50_ms": "quantile_cont(duration_ms, 0.5) FILTER (WHERE status = 'ok')",
+            "latency.p95_ms": "quantile_cont(duration_ms, 0.95) FILTER (WHERE status = 'ok')",
+            "latency.ttft_p50_ms": "quantile_cont(ttft_ms, 0.5) "
+            "FILTER (WHERE status = 'ok' AND ttft_ms IS NOT NULL)",
             "failover.error_rate": "avg(CASE WHEN status = 'error' THEN 1.0 ELSE 0 END)",
+            "failover.rate_429": "avg(CASE WHEN http_status = 429 THEN 1.0 ELSE 0 END)",
             "tiers.violating_calls": "sum(CASE WHEN workflow = 'sales-email' THEN 1 ELSE 0 END)",
         },
-        "start_time >= $since AND start_time < $until",
+        week,
         args,
     )
+    prior = {"start": since - timedelta(days=7), "since": since}
+    prior_spend = sql_value(
+        con, "SELECT sum(cost_usd) FROM calls WHERE start_time >= $start AND start_time < $since", prior
+    )
+    this_spend = sql_value(con, f"SELECT sum(cost_usd) FROM calls WHERE {week}", args)
+    assert math.isclose(number(report, "cost.spend_wow_change"), float(this_spend) / float(prior_spend) - 1)
     sections = {h.key.split(".")[0] for h in report.headlines}
     assert sections == {"cost", "inventory", "latency", "failover", "compare", "tiers"}
     assert all(h.definition and h.based_on >= 0 for h in report.headlines)
+
+
+def test_every_weekly_headline_with_sql_is_reproduced_by_it_over_the_week(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    report = build_report("weekly", con, ReportParams(policy=write_policy(tmp_path)))
+    args = {"since": report.period[0], "until": report.period[1]}
+    with_sql = [h for h in report.headlines if h.sql]
+    assert {"latency.p50_ms", "latency.p95_ms", "latency.ttft_p50_ms", "cost.spend_usd"} <= {
+        h.key for h in with_sql
+    }
+    for h in with_sql:
+        value, based_on = con.sql(
+            f"SELECT {h.sql}, {h.based_on_sql} FROM calls WHERE start_time >= $since AND start_time < $until",
+            params=args,
+        ).fetchall()[0]
+        assert h.based_on == based_on, h.key
+        assert h.value is not None and value is not None, h.key
+        assert math.isclose(float(h.value), float(value), rel_tol=1e-9), (h.key, h.value, value)
+
+
+def test_weekly_table_percentiles_say_they_are_approximate_and_stay_within_the_bound(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    report = build_report("weekly", con, ReportParams(policy=write_policy(tmp_path)))
+    args = {"since": report.period[0], "until": report.period[1]}
+    table = report.table("latency_by_model")
+    assert f"{histogram.RELATIVE_ERROR:.2%}" in table.description
+    assert any("Compare:" in note and "approximate" in note for note in report.notes)
+    for row in table.frame.head(4).iter_rows(named=True):
+        group = {k: row[k] for k in ("model", "route", "provider", "gateway")}
+        exact = con.sql(
+            "SELECT quantile_disc(duration_ms, 0.5), quantile_disc(duration_ms, 0.99), count(*) FROM calls "
+            "WHERE start_time >= $since AND start_time < $until AND status = 'ok' AND model = $model "
+            "AND route = $route AND provider = $provider AND gateway IS NOT DISTINCT FROM $gateway",
+            params={**args, **group},
+        ).fetchall()[0]
+        assert row["ok_calls"] == exact[2]
+        for value, truth in ((row["duration_p50_ms"], exact[0]), (row["duration_p99_ms"], exact[1])):
+            assert abs(value - truth) <= histogram.RELATIVE_ERROR * truth, (group, value, truth)
+
+
+def largest_group_by_route(con: duckdb.DuckDBPyConnection, report: Report) -> dict[str, tuple]:
+    """Per route: exact p50 of successful calls, error rate and mean cost of the report's largest group."""
+    top = report.table("comparison").frame.row(0, named=True)
+    where = "start_time >= $since AND start_time < $until AND workflow = $w AND model = $m AND route = $r"
+    return {
+        route: con.sql(
+            "SELECT quantile_cont(duration_ms, 0.5) FILTER (WHERE status = 'ok'), "
+            f"avg(CASE WHEN status = 'error' THEN 1.0 ELSE 0 END), avg(cost_usd) FROM calls WHERE {where}",
+            params={
+                "since": report.period[0],
+                "until": report.period[1],
+                "w": top["workflow"],
+                "m": top["model"],
+                "r": route,
+            },
+        ).fetchall()[0]
+        for route in ("direct", "gateway")
+    }
+
+
+def test_weekly_compare_headlines_equal_sql_over_the_largest_group(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    report = build_report("weekly", con, ReportParams(policy=write_policy(tmp_path)))
+    truth = largest_group_by_route(con, report)
+    assert math.isclose(number(report, "compare.p50_diff_ms"), truth["gateway"][0] - truth["direct"][0])
+    assert math.isclose(number(report, "compare.error_rate_a"), truth["direct"][1])
+    assert math.isclose(number(report, "compare.error_rate_b"), truth["gateway"][1])
+    assert math.isclose(
+        number(report, "compare.cost_per_call_change"),
+        float(truth["gateway"][2]) / float(truth["direct"][2]) - 1,
+    )
+    top = report.table("comparison").frame.row(0, named=True)
+    assert top["p50_diff_lo"] <= top["p50_diff_ms"] <= top["p50_diff_hi"]
+
+
+def test_weekly_compare_by_another_column_runs_the_compare_report(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    params = ReportParams(policy=write_policy(tmp_path), by="run", a="baseline", b="gateway-pilot")
+    report = build_report("weekly", con, params)
+    assert "compare.error_rate_a" in {h.key for h in report.headlines}
+    assert report.headline("compare.error_rate_a").label.startswith("Error rate, baseline")
 
 
 @pytest.mark.parametrize("kind", ["inventory", "cost", "latency", "failover"])
@@ -335,3 +434,48 @@ def test_a_filter_that_matches_nothing_reports_zero_calls_and_says_so(con: duckd
     assert report.based_on == 0 and report.headline("calls").value == 0
     assert report.headline("error_rate").value is None  # a rate over no calls is unknown, not zero
     assert report.notes[0].startswith("No calls match")
+
+
+def test_weekly_percentiles_stay_exact_when_too_many_values_share_their_buckets(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(histogram, "MAX_NEAR_VALUES", 0)  # every percentile computed by DuckDB instead
+    report = build_report("weekly", con, ReportParams(policy=write_policy(tmp_path)))
+    args = {"since": report.period[0], "until": report.period[1]}
+    assert_headlines(
+        con,
+        report,
+        {
+            "latency.p50_ms": "quantile_cont(duration_ms, 0.5) FILTER (WHERE status = 'ok')",
+            "latency.ttft_p50_ms": "quantile_cont(ttft_ms, 0.5) FILTER (WHERE status = 'ok' AND ttft_ms > 0)",
+        },
+        "start_time >= $since AND start_time < $until",
+        args,
+    )
+    truth = largest_group_by_route(con, report)
+    assert math.isclose(number(report, "compare.p50_diff_ms"), truth["gateway"][0] - truth["direct"][0])
+
+
+def test_weekly_with_a_shorter_window_still_compares_the_last_7_days_with_the_7_before(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    until = sql_value(con, "SELECT max(start_time) FROM calls") + timedelta(microseconds=1)
+    params = ReportParams(since=until - timedelta(days=3), until=until, policy=write_policy(tmp_path))
+    report = build_report("weekly", con, params)
+    assert report.period == (until - timedelta(days=3), until)
+    assert report.based_on == sql_value(
+        con,
+        "SELECT count(*) FROM calls WHERE start_time >= $s AND start_time < $u",
+        {"s": params.since, "u": until},
+    )
+    spend = {
+        name: float(
+            sql_value(
+                con,
+                "SELECT sum(cost_usd) FROM calls WHERE start_time >= $s AND start_time < $u",
+                {"s": until - timedelta(days=days), "u": until - timedelta(days=days - 7)},
+            )
+        )
+        for name, days in (("this", 7), ("prior", 14))
+    }
+    assert math.isclose(number(report, "cost.spend_wow_change"), spend["this"] / spend["prior"] - 1)

@@ -82,6 +82,22 @@ def test_reports_over_a_pipeline_built_database_agree_with_sql_and_with_the_app(
             assert (h.value is None) == (value is None), (kind, h.key)
             if value is not None:
                 assert math.isclose(float(h.value), float(value), rel_tol=1e-9), (kind, h.key)
+    weekly = build_report("weekly", con)
+    assert weekly.based_on == made
+    window = {"since": weekly.period[0], "until": weekly.period[1]}
+    traced = [h for h in weekly.headlines if h.sql]
+    assert {"inventory.calls", "cost.spend_usd", "latency.p50_ms", "latency.ttft_p50_ms"} <= {
+        h.key for h in traced
+    }
+    for h in traced:
+        value, based_on = con.sql(
+            f"SELECT {h.sql}, {h.based_on_sql} FROM calls WHERE start_time >= $since AND start_time < $until",
+            params=window,
+        ).fetchall()[0]
+        assert h.based_on == based_on, h.key
+        assert (h.value is None) == (value is None), h.key
+        if value is not None:
+            assert math.isclose(float(h.value), float(value), rel_tol=1e-9), h.key
     cost = build_report("cost", con)
     assert cost.headline("spend_usd").value is not None and cost.headline("spend_usd").based_on == made
     latency = build_report("latency", con)

@@ -11,7 +11,8 @@ bootstrap whose replicates are drawn without materialising resamples:
 - means (cost per call) and rates (errors) use their exact moments from DuckDB: normal draws with
   the standard error, binomial draws for rates (the bootstrap's large-n law).
 Comparing within a workflow and model keeps the mix of work equal on both sides; a pooled
-comparison would mostly measure a different mix.
+comparison would mostly measure a different mix. The weekly page computes the same per-arm statistics
+from its rollup and draws the latency replicates from histograms of every call (`summarise` serves both).
 """
 
 from __future__ import annotations
@@ -50,16 +51,57 @@ class Arms:
 
 def build(con: duckdb.DuckDBPyConnection, params: ReportParams) -> Report:
     params = resolve_window(con, params)
-    arms = _arms(con, params)
+    arms = arms_of(con, params)
     scope = scope_of(params).and_(f"{arms.column}::VARCHAR IN ($arm_a, $arm_b)", arm_a=arms.a, arm_b=arms.b)
     stats = _exact_stats(con, scope, arms)
-    paired = stats.filter(pl.col("calls_a").is_not_null() & pl.col("calls_b").is_not_null()).head(MAX_GROUPS)
+    paired = paired_groups(stats)
     samples = (
-        _samples(con, scope, arms, paired, params.sample_cap) if not paired.is_empty() else pl.DataFrame()
+        _samples(con, scope, arms, paired, params.sample_cap).partition_by(
+            "workflow", "model", "arm", as_dict=True
+        )
+        if not paired.is_empty()
+        else {}
     )
+
+    def replicates(group: dict, arm: str, column: str, q: float, rng: np.random.Generator) -> np.ndarray:
+        sample = samples.get((group["workflow"], group["model"], arm))
+        values = sample[column].drop_nulls().to_numpy().astype(float) if sample is not None else np.array([])
+        return _quantile_replicates(values, q, rng, params.resamples)
+
+    basis = (
+        f"latency ones from samples of up to about {params.sample_cap:,} successful calls per group and arm"
+    )
+    return summarise(stats, replicates, arms, params, basis)
+
+
+# Bootstrap replicates of the q-quantile of a latency column for one (workflow, model) group and arm
+QuantileReplicates = Callable[[dict, str, str, float, np.random.Generator], np.ndarray]
+
+
+def paired_groups(stats: pl.DataFrame) -> pl.DataFrame:
+    """The (workflow, model) groups with calls on both arms, largest first, at most MAX_GROUPS."""
+    return stats.filter(pl.col("calls_a").is_not_null() & pl.col("calls_b").is_not_null()).head(MAX_GROUPS)
+
+
+def summarise(
+    stats: pl.DataFrame,
+    replicates: QuantileReplicates,
+    arms: Arms,
+    params: ReportParams,
+    latency_basis: str,
+    approximate: str = "",
+) -> Report:
+    """Differences, intervals and verdicts per paired group, from the per-arm statistics.
+
+    `stats` is wide (one row per workflow and model, largest first; `<stat>_a` and `<stat>_b` columns
+    as `_exact_stats` returns them); `replicates` draws the latency bootstrap; `latency_basis` says
+    what those draws rest on, and `approximate` qualifies the latency figures that are not exact.
+    """
+    paired = paired_groups(stats)
     rng = np.random.default_rng(params.seed)
     rows = [
-        _compare_group(group, samples, arms, rng, params.resamples) for group in paired.iter_rows(named=True)
+        _compare_group(group, replicates, arms, rng, params.resamples)
+        for group in paired.iter_rows(named=True)
     ]
     comparison = pl.DataFrame(rows) if rows else pl.DataFrame()
     calls_a = int(stats["calls_a"].sum() or 0)
@@ -170,17 +212,16 @@ def build(con: duckdb.DuckDBPyConnection, params: ReportParams) -> Report:
         )
     else:
         report.summary = f"No workflow and model has calls on both {arms.a} and {arms.b} in this window."
-    report.tables.append(Table("arms", "Exact statistics per group and arm", stats))
+    report.tables.append(Table("arms", "Statistics per group and arm", stats))
     report.notes.append(
         f"Based on {report.based_on:,} calls ({calls_a:,} on {arms.a}, {calls_b:,} on {arms.b}). "
-        f"Intervals: {params.resamples} bootstrap replicates (seed {params.seed}); latency ones from samples "
-        f"of up to about {params.sample_cap:,} successful calls per group and arm. "
-        f"A verdict needs {MIN_CALLS_PER_ARM} calls per arm."
+        f"Intervals: {params.resamples} bootstrap replicates (seed {params.seed}); {latency_basis}. "
+        f"A verdict needs {MIN_CALLS_PER_ARM} calls per arm. {approximate}".strip()
     )
     return report
 
 
-def _arms(con: duckdb.DuckDBPyConnection, params: ReportParams) -> Arms:
+def arms_of(con: duckdb.DuckDBPyConnection, params: ReportParams) -> Arms:
     columns = {
         row[0]
         for row in con.execute(
@@ -238,6 +279,11 @@ def _exact_stats(con: duckdb.DuckDBPyConnection, scope: Scope, arms: Arms) -> pl
         )
         .drop("duration_q")
     )
+    return widen(long)
+
+
+def widen(long: pl.DataFrame) -> pl.DataFrame:
+    """One row per (workflow, model), largest first, from one per (workflow, model, arm) with stat columns."""
     values = [c for c in long.columns if c not in ("workflow", "model", "arm")]
     wide = long.pivot(on="arm", index=["workflow", "model"], values=values)
     for arm in ("a", "b"):  # keep both arms' columns even when one side has no calls at all
@@ -245,7 +291,7 @@ def _exact_stats(con: duckdb.DuckDBPyConnection, scope: Scope, arms: Arms) -> pl
             if f"{value}_{arm}" not in wide.columns:
                 wide = wide.with_columns(pl.lit(None, long.schema[value]).alias(f"{value}_{arm}"))
     total = pl.col("calls_a").fill_null(0) + pl.col("calls_b").fill_null(0)
-    return wide.sort(total, descending=True)
+    return wide.sort(total, "workflow", "model", descending=[True, False, False])
 
 
 def _samples(
@@ -309,17 +355,13 @@ def _interval(replicates: np.ndarray) -> tuple[float | None, float | None]:
 
 
 def _compare_group(
-    group: dict, samples: pl.DataFrame, arms: Arms, rng: np.random.Generator, resamples: int
+    group: dict, replicates: QuantileReplicates, arms: Arms, rng: np.random.Generator, resamples: int
 ) -> dict:
-    """Exact differences, bootstrap intervals and a verdict in plain words for one (workflow, model)."""
-    mine = samples.filter((pl.col("workflow") == group["workflow"]) & (pl.col("model") == group["model"]))
-
-    def sample(arm: str, name: str) -> np.ndarray:
-        return mine.filter(pl.col("arm") == arm)[name].drop_nulls().to_numpy().astype(float)
+    """Differences, bootstrap intervals and a verdict in plain words for one (workflow, model)."""
 
     def quantile_interval(name: str, q: float) -> tuple[float | None, float | None]:
-        a = _quantile_replicates(sample("a", name), q, rng, resamples)
-        b = _quantile_replicates(sample("b", name), q, rng, resamples)
+        a = replicates(group, "a", name, q, rng)
+        b = replicates(group, "b", name, q, rng)
         return _interval(b - a)
 
     def diff(name: str) -> float | None:

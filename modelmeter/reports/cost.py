@@ -1,7 +1,8 @@
 """Cost: where the money goes, how it moves week over week, and how our estimate compares to the bill.
 
 One grouped query (day x provider x model x workflow x team x tier x route) feeds every breakdown;
-a second one compares the last 7 days of the window with the 7 days before them.
+two small ones (spend per workflow and model) compare the last 7 days of the window with the 7 days
+before them.
 """
 
 from __future__ import annotations
@@ -17,11 +18,10 @@ from modelmeter.reports.params import ReportParams, scope_of
 from modelmeter.reports.source import DAY_NUMBER, as_day, fetch, resolve_window
 
 DIMENSIONS = ("provider", "model", "workflow", "team", "tier", "route")
-BRIEF_DIMENSIONS = ("provider", "workflow")
 WEEK = timedelta(days=7)
 _BOTH_COSTS = "reported_cost_usd IS NOT NULL AND cost_usd IS NOT NULL"
 
-_MEASURES = [
+MEASURES = [
     m.CALLS,
     m.SPEND,
     m.Measure(
@@ -81,12 +81,10 @@ _MEASURES = [
 def build(con: duckdb.DuckDBPyConnection, params: ReportParams) -> Report:
     params = resolve_window(con, params)
     scope = scope_of(params)
-    # brief (weekly): fewer breakdowns, since string keys dominate the cost of the scan
-    dimensions = BRIEF_DIMENSIONS if params.brief else DIMENSIONS
     daily = fetch(
         con,
         f"""
-        SELECT {DAY_NUMBER} AS day, {", ".join(dimensions)}, gateway,
+        SELECT {DAY_NUMBER} AS day, {", ".join(DIMENSIONS)}, gateway,
           count(*) AS calls,
           count(cost_usd) AS priced_calls,
           sum(cost_usd::DOUBLE) AS spend_usd,
@@ -113,27 +111,27 @@ def build(con: duckdb.DuckDBPyConnection, params: ReportParams) -> Report:
         period=(params.since, params.until),
         filters=dict(params.filters),
         based_on=int(daily["calls"].sum()),
-        headlines=_headlines(daily),
+        headlines=headlines(daily),
     )
     report.tables += [
         Table(
             "spend_by_day",
             "Spend by day and provider",
-            _spend_by(daily, ["day", "provider"]).sort("day", "provider"),
+            spend_by(daily, ["day", "provider"]).sort("day", "provider"),
         ),
         Table(
             "spend_by_day_and_dimension",
             "Spend by day and dimension",
-            _spend_by_period(daily, "1d", dimensions),
+            _spend_by_period(daily, "1d", DIMENSIONS),
         ),
-        Table("spend_by_week", "Spend by week and dimension", _spend_by_period(daily, "1w", dimensions)),
+        Table("spend_by_week", "Spend by week and dimension", _spend_by_period(daily, "1w", DIMENSIONS)),
         *[
             Table(
                 f"spend_by_{name}",
                 f"Spend by {name}",
-                _spend_by(daily, [name]).sort("spend_usd", descending=True),
+                spend_by(daily, [name]).sort("spend_usd", descending=True),
             )
-            for name in dimensions
+            for name in DIMENSIONS
         ],
         Table("tokens_by_kind", "Tokens by kind", _tokens_by_kind(daily)),
         Table(
@@ -143,34 +141,45 @@ def build(con: duckdb.DuckDBPyConnection, params: ReportParams) -> Report:
             "Calls where a gateway or provider reported what it billed, beside our genai-prices estimate.",
         ),
     ]
-    report.charts.append(
-        Chart(
-            "spend_by_day",
-            "Estimated spend per day by provider",
-            "spend_by_day",
-            "bar",
-            "day",
-            "spend_usd",
-            "provider",
-            y_title="USD",
-        )
-    )
+    report.charts.append(SPEND_BY_DAY_CHART)
     if params.until is not None:
-        movers, week_heads = _week_over_week(con, params)
+        this_week = week_spend(con, params.with_window(params.until - WEEK, params.until))
+        prior_week = week_spend(con, params.with_window(params.until - 2 * WEEK, params.until - WEEK))
+        movers, week_heads = week_over_week(this_week, prior_week)
         report.headlines += week_heads
         report.tables.append(Table("top_movers", "Top movers, last 7 days vs the 7 before", movers))
-    report.notes.append(
-        f"Based on {report.based_on:,} calls, of which {report.headline('spend_usd').based_on:,} priced. "
-        "Costs are estimates from token usage at list prices (genai-prices plus overrides) unless reported."
-    )
+    report.notes.append(basis_note(report))
     return report
 
 
-def _headlines(daily: pl.DataFrame) -> list[Headline]:
-    """The headline measures, evaluated over the daily aggregate (one query serves headlines and tables)."""
+SPEND_BY_DAY_CHART = Chart(
+    "spend_by_day",
+    "Estimated spend per day by provider",
+    "spend_by_day",
+    "bar",
+    "day",
+    "spend_usd",
+    "provider",
+    y_title="USD",
+)
+
+
+def basis_note(report: Report) -> str:
+    return (
+        f"Based on {report.based_on:,} calls, of which {report.headline('spend_usd').based_on:,} priced. "
+        "Costs are estimates from token usage at list prices (genai-prices plus overrides) unless reported."
+    )
+
+
+def headlines(daily: pl.DataFrame) -> list[Headline]:
+    """The headline measures, evaluated over the daily aggregate (one query serves headlines and tables).
+
+    `daily` may be any grouping of calls with the columns of the daily query; a measure whose input
+    columns it lacks is left out (the weekly page's rollup has no per-column usage counts).
+    """
 
     def total(column: str) -> float:
-        return float(daily[column].sum() or 0)
+        return float(daily[column].sum() or 0) if column in daily.columns else 0.0
 
     calls, priced, reported = int(total("calls")), int(total("priced_calls")), int(total("reported_calls"))
     spend = total("spend_usd") if priced else None
@@ -191,10 +200,25 @@ def _headlines(daily: pl.DataFrame) -> list[Headline]:
             reported,
         ),
     }
-    return [m.headline(measure, *values[measure.key]) for measure in _MEASURES]
+    return [
+        m.headline(measure, *values[measure.key])
+        for measure in MEASURES
+        if set(_INPUTS.get(measure.key, ())) <= set(daily.columns)
+    ]
 
 
-def _spend_by(daily: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+# the daily columns a headline needs besides calls, priced_calls and spend_usd
+_INPUTS = {
+    "cost_per_1k_tokens_usd": ("priced_tokens",),
+    "input_tokens": ("input_tokens", "input_known"),
+    "output_tokens": ("output_tokens", "output_known"),
+    "unpriced_calls": ("unpriced_calls",),
+    "reported_cost_usd": ("reported_usd", "reported_calls"),
+    "reported_minus_estimated_usd": ("reported_usd", "estimated_where_reported", "reported_calls"),
+}
+
+
+def spend_by(daily: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
     total = daily["spend_usd"].sum() or None
     return (
         daily.group_by(keys)
@@ -255,28 +279,34 @@ def _reported_vs_estimated(daily: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _week_over_week(
-    con: duckdb.DuckDBPyConnection, params: ReportParams
-) -> tuple[pl.DataFrame, list[Headline]]:
-    """Spend of the last 7 days of the window vs the 7 days before (which may precede `since`)."""
-    assert params.until is not None
-    week_start = params.until - WEEK
-    scope = scope_of(params.with_window(week_start - WEEK, params.until))
-    args = {**scope.args, "week_start": week_start}
-    rows = fetch(
+def week_spend(con: duckdb.DuckDBPyConnection, params: ReportParams) -> pl.DataFrame:
+    """Spend, priced calls and calls per workflow and model in the window of `params`."""
+    scope = scope_of(params)
+    return fetch(
         con,
         f"""
-        SELECT workflow, model,
-          sum(cost_usd::DOUBLE) FILTER (WHERE start_time >= $week_start) AS this_week_usd,
-          sum(cost_usd::DOUBLE) FILTER (WHERE start_time < $week_start) AS prior_week_usd,
-          count(cost_usd) FILTER (WHERE start_time >= $week_start) AS this_week_priced,
-          count(cost_usd) FILTER (WHERE start_time < $week_start) AS prior_week_priced,
+        SELECT workflow, model, sum(cost_usd)::DOUBLE AS spend_usd, count(cost_usd) AS priced_calls,
           count(*) AS calls
         FROM calls WHERE {scope.where}
         GROUP BY ALL
         """,
-        args,
-    ).with_columns(pl.col("this_week_usd", "prior_week_usd").fill_null(0.0))
+        scope.args,
+    )
+
+
+def week_over_week(this: pl.DataFrame, prior: pl.DataFrame) -> tuple[pl.DataFrame, list[Headline]]:
+    """Movers and headlines from the spend per workflow and model of two weeks (see `week_spend`)."""
+    rows = this.join(
+        prior, on=["workflow", "model"], how="full", coalesce=True, nulls_equal=True, suffix="_prior"
+    ).select(
+        "workflow",
+        "model",
+        pl.col("spend_usd").fill_null(0.0).alias("this_week_usd"),
+        pl.col("spend_usd_prior").fill_null(0.0).alias("prior_week_usd"),
+        pl.col("priced_calls").fill_null(0).alias("this_week_priced"),
+        pl.col("priced_calls_prior").fill_null(0).alias("prior_week_priced"),
+        (pl.col("calls").fill_null(0) + pl.col("calls_prior").fill_null(0)).alias("calls"),
+    )
     this_priced, prior_priced = int(rows["this_week_priced"].sum()), int(rows["prior_week_priced"].sum())
     this_week = float(rows["this_week_usd"].sum()) if this_priced else None
     prior_week = float(rows["prior_week_usd"].sum()) if prior_priced else None

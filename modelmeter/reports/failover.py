@@ -80,12 +80,10 @@ _MEASURES = [
 def build(con: duckdb.DuckDBPyConnection, params: ReportParams) -> Report:
     params = resolve_window(con, params)
     scope = scope_of(params)
-    # brief (weekly): per workflow only and no JSON look-ups, which dominate the cost of the scan
-    keys = ["workflow"] if params.brief else _TARGET_KEYS
     rates = fetch(
         con,
         f"""
-        SELECT {", ".join(keys)},
+        SELECT {", ".join(_TARGET_KEYS)},
           count(*) AS calls,
           count(*) FILTER (WHERE {m.ERROR}) AS errors,
           count(*) FILTER (WHERE {IS_429}) AS http_429,
@@ -94,7 +92,7 @@ def build(con: duckdb.DuckDBPyConnection, params: ReportParams) -> Report:
           count(*) FILTER (WHERE attempts > 1) AS retried,
           count(*) FILTER (WHERE fallback_from IS NOT NULL) AS fallbacks,
           count(*) FILTER (WHERE {SAVED_BY_FALLBACK}) AS fallbacks_saved,
-          {"" if params.brief else f"count(*) FILTER (WHERE {GATEWAY_FALLBACK}) AS gateway_fallbacks,"}
+          count(*) FILTER (WHERE {GATEWAY_FALLBACK}) AS gateway_fallbacks,
           sum(attempts - 1) AS extra_attempts,
           sum(cost_usd::DOUBLE) FILTER (WHERE attempts > 1) AS retried_spend_usd,
           count(cost_usd) FILTER (WHERE attempts > 1) AS retried_priced
@@ -103,6 +101,59 @@ def build(con: duckdb.DuckDBPyConnection, params: ReportParams) -> Report:
         """,
         scope.args,
     )
+    report = summarise(con, rates, params)
+    by_target = (
+        rates.group_by("provider", "model", "route", "gateway")
+        .agg(pl.exclude(*_TARGET_KEYS).sum())
+        .with_columns(
+            (pl.col(name) / pl.col("calls")).alias(f"{name}_rate")
+            for name in ("errors", "http_429", "http_5xx", "timeouts")
+        )
+        .sort("errors_rate", descending=True)
+    )
+    fallbacks = rates.filter(pl.col("fallbacks") > 0).select(
+        "workflow", "provider", "model", "route", "fallbacks", "fallbacks_saved"
+    )
+    report.tables += [
+        Table(
+            "failures_by_provider_model_route",
+            "Error, 429, 5xx and timeout rates by provider, model and route",
+            by_target,
+        ),
+        Table("fallbacks", "Fallbacks by workflow and target model", fallbacks),
+    ]
+    daily = fetch(
+        con,
+        f"""
+        SELECT {DAY_NUMBER} AS day, provider,
+          count(*) AS calls, avg(({m.ERROR})::INTEGER) AS error_rate
+        FROM calls WHERE {scope.where} GROUP BY ALL ORDER BY day, provider
+        """,
+        scope.args,
+    ).with_columns(as_day())
+    report.tables.append(Table("errors_by_day", "Error rate per day by provider", daily))
+    report.charts.append(
+        Chart(
+            "errors_by_day",
+            "Error rate per day by provider",
+            "errors_by_day",
+            "line",
+            "day",
+            "error_rate",
+            "provider",
+            y_title="share of calls",
+        )
+    )
+    return report
+
+
+def summarise(con: duckdb.DuckDBPyConnection, rates: pl.DataFrame, params: ReportParams) -> Report:
+    """Headlines, outage windows and the workflows failing without a fallback.
+
+    `rates` groups the calls in scope by (at least) workflow with the counts of the rates query; the
+    headlines whose counts it lacks are left out. Outage windows and failed attempts are read here.
+    """
+    scope = scope_of(params)
     report = Report(
         kind="failover",
         title="Failover: errors, outages, retries and fallbacks",
@@ -129,8 +180,6 @@ def build(con: duckdb.DuckDBPyConnection, params: ReportParams) -> Report:
         """,
         scope.args,
     )
-    retried = report.headline("retried_calls").value
-    retried_calls = retried if isinstance(retried, int) else 0
     report.headlines += [
         Headline(
             "outage_windows",
@@ -150,62 +199,22 @@ def build(con: duckdb.DuckDBPyConnection, params: ReportParams) -> Report:
             "Workflows with failed calls and no call with fallback_from set: nothing catches their errors.",
             int(unprotected["calls"].sum() or 0),
         ),
-        Headline(
-            "failed_attempt_ms",
-            "Time lost in failed tries",
-            retries["failed_attempt_ms"],
-            "ms",
-            "Sum of duration_ms of failed attempts (rows of `attempts`) of retried calls in scope.",
-            retried_calls,
-        ),
     ]
+    if "retried" in rates.columns:
+        report.headlines.append(
+            Headline(
+                "failed_attempt_ms",
+                "Time lost in failed tries",
+                retries["failed_attempt_ms"],
+                "ms",
+                "Sum of duration_ms of failed attempts (rows of `attempts`) of retried calls in scope.",
+                int(rates["retried"].sum()),
+            )
+        )
     report.tables += [
         Table("outage_windows", "Outage windows", outages),
         Table("workflows_without_fallback", "Workflows that failed with no fallback in place", unprotected),
     ]
-    if not params.brief:
-        by_target = (
-            rates.group_by("provider", "model", "route", "gateway")
-            .agg(pl.exclude(*_TARGET_KEYS).sum())
-            .with_columns(
-                (pl.col(name) / pl.col("calls")).alias(f"{name}_rate")
-                for name in ("errors", "http_429", "http_5xx", "timeouts")
-            )
-            .sort("errors_rate", descending=True)
-        )
-        fallbacks = rates.filter(pl.col("fallbacks") > 0).select(
-            "workflow", "provider", "model", "route", "fallbacks", "fallbacks_saved"
-        )
-        report.tables += [
-            Table(
-                "failures_by_provider_model_route",
-                "Error, 429, 5xx and timeout rates by provider, model and route",
-                by_target,
-            ),
-            Table("fallbacks", "Fallbacks by workflow and target model", fallbacks),
-        ]
-        daily = fetch(
-            con,
-            f"""
-            SELECT {DAY_NUMBER} AS day, provider,
-              count(*) AS calls, avg(({m.ERROR})::INTEGER) AS error_rate
-            FROM calls WHERE {scope.where} GROUP BY ALL ORDER BY day, provider
-            """,
-            scope.args,
-        ).with_columns(as_day())
-        report.tables.append(Table("errors_by_day", "Error rate per day by provider", daily))
-        report.charts.append(
-            Chart(
-                "errors_by_day",
-                "Error rate per day by provider",
-                "errors_by_day",
-                "line",
-                "day",
-                "error_rate",
-                "provider",
-                y_title="share of calls",
-            )
-        )
     report.notes.append(
         f"Based on {report.based_on:,} calls; retried calls had {retries['failed_attempts']:,} "
         "failed attempts in `attempts`."
@@ -214,10 +223,14 @@ def build(con: duckdb.DuckDBPyConnection, params: ReportParams) -> Report:
 
 
 def _headlines(rates: pl.DataFrame) -> list[Headline]:
-    """The headline measures, evaluated over the grouped rates (one query serves headlines and tables)."""
+    """The headline measures, evaluated over the grouped rates (one query serves headlines and tables).
+
+    A measure whose count `rates` lacks (the weekly page's rollup counts no retries or timeouts) is
+    left out.
+    """
 
     def total(column: str) -> int:
-        return int(rates[column].sum() or 0)
+        return int(rates[column].sum() or 0) if column in rates.columns else 0
 
     calls = total("calls")
 
@@ -237,10 +250,27 @@ def _headlines(rates: pl.DataFrame) -> list[Headline]:
             total("retried_priced"),
         ),
         "fallbacks_saved": (total("fallbacks_saved"), calls),
+        "gateway_fallbacks": (total("gateway_fallbacks"), calls),
     }
-    if "gateway_fallbacks" in rates.columns:
-        values["gateway_fallbacks"] = (total("gateway_fallbacks"), calls)
-    return [m.headline(measure, *values[measure.key]) for measure in _MEASURES if measure.key in values]
+    return [
+        m.headline(measure, *values[measure.key])
+        for measure in _MEASURES
+        if _COUNT_OF.get(measure.key, "calls") in rates.columns
+    ]
+
+
+# the column of the rates query each headline is computed from (besides calls)
+_COUNT_OF = {
+    "error_rate": "errors",
+    "rate_429": "http_429",
+    "rate_5xx": "http_5xx",
+    "timeout_rate": "timeouts",
+    "retried_calls": "retried",
+    "extra_attempts": "extra_attempts",
+    "retried_spend_usd": "retried_priced",
+    "fallbacks_saved": "fallbacks_saved",
+    "gateway_fallbacks": "gateway_fallbacks",
+}
 
 
 def _outage_windows(con: duckdb.DuckDBPyConnection, params: ReportParams) -> pl.DataFrame:

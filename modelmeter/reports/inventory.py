@@ -30,8 +30,6 @@ _KEY_COLUMNS = [
     "route",
     "gateway",
 ]
-
-_BRIEF_KEY_COLUMNS = ["workflow", "tier", "provider", "route", "key_fingerprint", "auth_kind"]
 # a distinct-count measure needs its column among the grouping keys
 _COLUMN_OF_COUNT = {
     "workflows": "workflow",
@@ -85,13 +83,10 @@ _MEASURES = [
 def build(con: duckdb.DuckDBPyConnection, params: ReportParams) -> Report:
     params = resolve_window(con, params)
     scope = scope_of(params)
-    # brief (weekly): fewer grouping columns, since string keys dominate the cost of the scan
-    keys = _BRIEF_KEY_COLUMNS if params.brief else _KEY_COLUMNS
-    sdk_columns = "" if params.brief else "sdk, sdk_version,"
     by_sdk = fetch(
         con,
         f"""
-        SELECT {", ".join(keys)}, {sdk_columns}
+        SELECT {", ".join(_KEY_COLUMNS)}, sdk, sdk_version,
           count(*) AS calls,
           count(*) FILTER (WHERE {m.ERROR}) AS errors,
           sum(cost_usd::DOUBLE) AS spend_usd,
@@ -106,8 +101,19 @@ def build(con: duckdb.DuckDBPyConnection, params: ReportParams) -> Report:
         """,
         scope.args,
     )
-    heads = _headlines(by_sdk)
-    rows = by_sdk if params.brief else _merge_sdks(by_sdk)
+    rows = _merge_sdks(by_sdk)
+    report = summarise(rows, params)
+    report.tables += _detail_tables(rows)
+    return report
+
+
+def summarise(rows: pl.DataFrame, params: ReportParams) -> Report:
+    """Headlines, the workflow ranking, the migration candidate and the direct keys from grouped rows.
+
+    `rows` groups calls by (at least) workflow, tier, provider, route, key_fingerprint and auth_kind,
+    with the counts of the inventory query.
+    """
+    heads = _headlines(rows)
     workflows = _workflows(rows)
     candidate = _migration_candidate(workflows)
     report = Report(
@@ -141,8 +147,6 @@ def build(con: duckdb.DuckDBPyConnection, params: ReportParams) -> Report:
             "Each is a credential to rotate into the gateway once its workflows have moved.",
         ),
     ]
-    if not params.brief:
-        report.tables += _detail_tables(rows)
     report.notes.append(
         f"Based on {report.based_on:,} calls. Spend counts priced calls only; "
         f"{report.headline('unpriced_calls').value:,} calls with usage had no price and "

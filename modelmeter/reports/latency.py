@@ -6,6 +6,8 @@ fast it failed, not how fast the model answers, so errors are left to the failov
 
 from __future__ import annotations
 
+from typing import Any
+
 import duckdb
 import polars as pl
 
@@ -20,21 +22,21 @@ STREAMED = f"{m.OK} AND ttft_ms IS NOT NULL"
 TOKENS_PER_S = "output_tokens / ((duration_ms - coalesce(ttft_ms, 0)) / 1000.0)"
 SPEED_ROWS = f"{m.OK} AND output_tokens > 0 AND duration_ms > coalesce(ttft_ms, 0)"
 
-_MEASURES = [
+
+_ORDINAL = {0.5: "Median", 0.9: "90th percentile", 0.95: "95th percentile", 0.99: "99th percentile"}
+MEASURES = [
     m.CALLS,
-    m.P50,
-    m.quantile(
-        "p90_ms", "p90 duration", "duration_ms", 0.9, m.OK, "90th percentile duration_ms of successful calls."
-    ),
-    m.P95,
-    m.quantile(
-        "p99_ms",
-        "p99 duration",
-        "duration_ms",
-        0.99,
-        m.OK,
-        "99th percentile duration_ms of successful calls.",
-    ),
+    *[
+        m.quantile(
+            f"p{round(q * 100)}_ms",
+            f"p{round(q * 100)} duration",
+            "duration_ms",
+            q,
+            m.OK,
+            f"{_ORDINAL[q]} duration_ms of successful calls.",
+        )
+        for q in QUANTILES
+    ],
     m.quantile(
         "ttft_p50_ms",
         "p50 time to first token",
@@ -71,13 +73,10 @@ def build(con: duckdb.DuckDBPyConnection, params: ReportParams) -> Report:
           count(*) FILTER (WHERE {m.OK}) AS ok_calls,
           quantile_cont(duration_ms, {list(QUANTILES)}) FILTER (WHERE {m.OK}) AS duration_q,
           count(*) FILTER (WHERE {STREAMED}) AS streamed_calls,
-          quantile_cont(ttft_ms, [0.5, 0.95]) FILTER (WHERE {STREAMED}) AS ttft_q
-    """
-    if not params.brief:  # output speed is a third sort per group: the weekly page does without it
-        aggregates += f""",
+          quantile_cont(ttft_ms, [0.5, 0.95]) FILTER (WHERE {STREAMED}) AS ttft_q,
           count(*) FILTER (WHERE {SPEED_ROWS}) AS speed_calls,
           quantile_cont({TOKENS_PER_S}, 0.5) FILTER (WHERE {SPEED_ROWS}) AS tokens_per_s_p50
-        """
+    """
     spread = [
         *[
             pl.col("duration_q").list.get(i).alias(f"duration_p{round(q * 100)}_ms")
@@ -94,7 +93,61 @@ def build(con: duckdb.DuckDBPyConnection, params: ReportParams) -> Report:
         f"SELECT model, provider, route, gateway, {aggregates} FROM calls WHERE {scope.where} GROUP BY ALL",
         scope.args,
     ).with_columns(spread)
-    total = overall.row(0, named=True)
+    by_model = grouped.drop("calls", "duration_q", "ttft_q", "speed_calls").sort("ok_calls", descending=True)
+    report = summarise(overall.row(0, named=True), by_model, MEASURES, params)
+    over_time = fetch(
+        con,
+        f"""
+        SELECT {DAY_NUMBER} AS day, model, route,
+          count(*) FILTER (WHERE {m.OK}) AS ok_calls,
+          quantile_cont(duration_ms, 0.5) FILTER (WHERE {m.OK}) AS duration_p50_ms,
+          quantile_cont(duration_ms, 0.95) FILTER (WHERE {m.OK}) AS duration_p95_ms,
+          quantile_cont(ttft_ms, 0.5) FILTER (WHERE {STREAMED}) AS ttft_p50_ms
+        FROM calls WHERE {scope.where}
+        GROUP BY ALL
+        ORDER BY day, model, route
+        """,
+        scope.args,
+    ).with_columns(as_day(), (pl.col("model") + " · " + pl.col("route")).alias("series"))
+    report.tables.append(Table("latency_by_day", "Latency over time by model and route", over_time))
+    report.charts += [
+        Chart(
+            "p95_by_day",
+            "p95 duration per day by model and route",
+            "latency_by_day",
+            "line",
+            "day",
+            "duration_p95_ms",
+            "series",
+            y_title="ms",
+        ),
+        Chart(
+            "ttft_by_day",
+            "Median time to first token per day",
+            "latency_by_day",
+            "line",
+            "day",
+            "ttft_p50_ms",
+            "series",
+            y_title="ms",
+        ),
+    ]
+    return report
+
+
+def summarise(
+    total: dict[str, Any],
+    by_model: pl.DataFrame,
+    measures: list[m.Measure],
+    params: ReportParams,
+    approximate: str = "",
+) -> Report:
+    """Headlines (the `measures` whose values `total` holds), the table by model and route, the slowest.
+
+    `total` has calls, ok_calls, streamed_calls and the percentile columns of `by_model`
+    (duration_p50_ms, ..., ttft_p95_ms), over all calls in scope. `approximate` qualifies the
+    table's percentiles (and the slowest model read from it) when they are not exact.
+    """
     values = {
         "calls": (total["calls"], total["calls"]),
         **{
@@ -104,7 +157,7 @@ def build(con: duckdb.DuckDBPyConnection, params: ReportParams) -> Report:
         "ttft_p50_ms": (total["ttft_p50_ms"], total["streamed_calls"]),
         "ttft_p95_ms": (total["ttft_p95_ms"], total["streamed_calls"]),
     }
-    if not params.brief:
+    if "tokens_per_s_p50" in total:
         values["tokens_per_s_p50"] = (total["tokens_per_s_p50"], total["speed_calls"])
     report = Report(
         kind="latency",
@@ -113,13 +166,12 @@ def build(con: duckdb.DuckDBPyConnection, params: ReportParams) -> Report:
         filters=dict(params.filters),
         based_on=int(total["calls"]),
         headlines=[
-            m.headline(measure, *values[measure.key]) for measure in _MEASURES if measure.key in values
+            m.headline(measure, *values[measure.key]) for measure in measures if measure.key in values
         ],
     )
-    by_model = grouped.drop("calls", "duration_q", "ttft_q", "speed_calls", strict=False).sort(
-        "ok_calls", descending=True
+    report.tables.append(
+        Table("latency_by_model", "Latency by model, provider and route", by_model, approximate)
     )
-    report.tables.append(Table("latency_by_model", "Latency by model, provider and route", by_model))
     slowest = by_model.filter(pl.col("ok_calls") >= 30).sort(
         "duration_p95_ms", descending=True, nulls_last=True
     )
@@ -132,48 +184,10 @@ def build(con: duckdb.DuckDBPyConnection, params: ReportParams) -> Report:
                 f"{top['model']} via {top['route']}: {top['duration_p95_ms']:,.0f} ms",
                 "text",
                 "Model and route with the highest p95 duration among those with at least 30 "
-                "successful calls.",
+                f"successful calls. {approximate}".strip(),
                 int(top["ok_calls"]),
             )
         )
-    if not params.brief:
-        over_time = fetch(
-            con,
-            f"""
-            SELECT {DAY_NUMBER} AS day, model, route,
-              count(*) FILTER (WHERE {m.OK}) AS ok_calls,
-              quantile_cont(duration_ms, 0.5) FILTER (WHERE {m.OK}) AS duration_p50_ms,
-              quantile_cont(duration_ms, 0.95) FILTER (WHERE {m.OK}) AS duration_p95_ms,
-              quantile_cont(ttft_ms, 0.5) FILTER (WHERE {STREAMED}) AS ttft_p50_ms
-            FROM calls WHERE {scope.where}
-            GROUP BY ALL
-            ORDER BY day, model, route
-            """,
-            scope.args,
-        ).with_columns(as_day(), (pl.col("model") + " · " + pl.col("route")).alias("series"))
-        report.tables.append(Table("latency_by_day", "Latency over time by model and route", over_time))
-        report.charts += [
-            Chart(
-                "p95_by_day",
-                "p95 duration per day by model and route",
-                "latency_by_day",
-                "line",
-                "day",
-                "duration_p95_ms",
-                "series",
-                y_title="ms",
-            ),
-            Chart(
-                "ttft_by_day",
-                "Median time to first token per day",
-                "latency_by_day",
-                "line",
-                "day",
-                "ttft_p50_ms",
-                "series",
-                y_title="ms",
-            ),
-        ]
     report.notes.append(
         f"Based on {report.based_on:,} calls; percentiles over the "
         f"{report.headline('p50_ms').based_on:,} successful ones, time to first token over the "

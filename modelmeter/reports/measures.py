@@ -75,10 +75,6 @@ TRUNCATED_CALLS = Measure(
     "Calls whose stream ended before its terminal event (abandoned or cut).",
 )
 ERROR_RATE = rate("error_rate", "Error rate", ERROR, "Calls with status error / all calls in scope.")
-P50 = quantile("p50_ms", "p50 duration", "duration_ms", 0.5, OK, "Median duration_ms of successful calls.")
-P95 = quantile(
-    "p95_ms", "p95 duration", "duration_ms", 0.95, OK, "95th percentile duration_ms of successful calls."
-)
 
 
 def headline(measure: Measure, value: float | int | str | None, based_on: int) -> Headline:

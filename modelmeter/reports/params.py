@@ -32,8 +32,6 @@ class ReportParams:
     seed: int = 7
     sample_cap: int = 20_000
     resamples: int = 1000
-    # weekly: one page of headlines, so sub-reports skip their detailed tables
-    brief: bool = False
 
     def with_window(self, since: datetime | None, until: datetime | None) -> ReportParams:
         return replace(self, since=since, until=until)

@@ -1,7 +1,8 @@
 """Where reports read from: the DuckDB file ingest writes, opened read-only, queried for aggregates only.
 
 Every query a report runs groups in DuckDB and hands polars a small frame; no report fetches one row
-per call (the compare report fetches capped per-group samples, bounded by `ReportParams.sample_cap`).
+per call (the compare report fetches capped per-group samples, bounded by `ReportParams.sample_cap`,
+and the weekly page the few thousand values around each headline percentile).
 """
 
 from __future__ import annotations

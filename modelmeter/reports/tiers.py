@@ -72,6 +72,14 @@ def default_policy_path() -> Path:
     return home_dir() / "tiers.toml"
 
 
+def policy_path(params: ReportParams) -> Path:
+    """--policy, else tiers.toml in MODELMETER_HOME; ValueError when that file does not exist."""
+    path = params.policy or default_policy_path()
+    if not path.exists():
+        raise ValueError(f"no tier policy at {path}: pass --policy FILE (see `modelmeter report --help`)")
+    return path
+
+
 def load_policy(path: Path) -> Policy:
     """Parse a tier policy; raises ValueError with the file name on a malformed policy."""
     try:
@@ -97,9 +105,7 @@ def load_policy(path: Path) -> Policy:
 
 def build(con: duckdb.DuckDBPyConnection, params: ReportParams) -> Report:
     params = resolve_window(con, params)
-    path = params.policy or default_policy_path()
-    if not path.exists():
-        raise ValueError(f"no tier policy at {path}: pass --policy FILE (see `modelmeter report --help`)")
+    path = policy_path(params)
     policy = load_policy(path)
     scope = scope_of(params)
     usage = fetch(
@@ -117,9 +123,20 @@ def build(con: duckdb.DuckDBPyConnection, params: ReportParams) -> Report:
             AS cache_write_tokens
         FROM calls WHERE {scope.where} AND model IS NOT NULL
         GROUP BY ALL
-        ORDER BY calls DESC
         """,
         scope.args,
+    )
+    return check(usage, policy, path, params)
+
+
+def check(usage: pl.DataFrame, policy: Policy, path: Path, params: ReportParams) -> Report:
+    """Check actual use against `policy` and price the moves to the cheapest allowed models.
+
+    `usage` has one row per workflow, tier, model and operation (calls with a model only): calls,
+    priced_calls, spend_usd, and the input, output and cache tokens of the priced calls.
+    """
+    usage = usage.sort(
+        ["calls", "workflow", "model", "operation"], descending=[True, False, False, False], nulls_last=True
     )
     at = params.until or datetime.now(UTC)
     models_by_operation: dict[str | None, set[str]] = {}
