@@ -209,7 +209,7 @@ files = sorted(str(p) for p in spool.glob("*.ndjson"))
 types = ", ".join(f"'{n}': '{t}'" for n, t in STAGING_COLUMNS.items())
 source = f"read_json({files!r}, format='newline_delimited', columns={{{types}}})"
 con = duckdb.connect(str(db))
-con.execute("SET threads = 2; SET preserve_insertion_order = false")
+con.execute("SET threads = 2; SET preserve_insertion_order = false; SET enable_progress_bar = false")
 if step == "arrow":  # the rows as DuckDB would store them, already in memory: no parsing at all
     rows = duckdb.connect().sql(f"SELECT * FROM {source}").to_arrow_table()
     source = "rows"

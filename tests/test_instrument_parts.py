@@ -20,7 +20,7 @@ from modelmeter import semconv as sc
 from modelmeter.instrument import streams, tags
 from modelmeter.instrument.keys import credential_of, fingerprint
 from modelmeter.instrument.naming import canonical
-from modelmeter.instrument.providers import family_for
+from modelmeter.instrument.providers import FAMILIES, family_for
 from modelmeter.instrument.providers.base import Facts
 from modelmeter.instrument.routes import gateway_from_headers, kind_of, parse_endpoints
 from modelmeter.instrument.sdk import sdk_of
@@ -383,3 +383,20 @@ def test_skim_skips_events_before_the_first_probe_and_reads_the_rest() -> None:
     framer.skim(b'"zzz"\n\ndata: d\n\ndata: e', (b"zzz",))
     framer.flush()
     assert events == [(None, b'c"zzz"'), (None, b"d"), (None, b"e")]
+
+
+def test_skim_looks_for_spaced_probes_only_in_data_written_with_spaces() -> None:
+    events: list[tuple[str | None, bytes]] = []
+    framer = SSEFramer(lambda event, data: events.append((event, data)))
+    compact, spaced = (b'"usage":{',), (b'"usage": {',)
+    framer.skim(b'data: {"a":1}\n\ndata: {"usage": {"n": 2}}\n\n', compact, spaced)
+    framer.skim(b'data: {"b":1}\n\ndata: {"usage":{"n":3}}\n\n', compact, spaced)
+    assert events == [(None, b'{"usage": {"n": 2}}'), (None, b'{"usage":{"n":3}}')]
+
+
+def test_a_vendor_route_is_skimmed_without_other_vendors_extras() -> None:
+    family = FAMILIES[0]
+    assert family.NAME == "openai.chat" and family.SKIM is not None
+    assert b'"x_groq"' not in (family.skim_probes("openai") or ())
+    assert b'"x_groq"' in (family.skim_probes("groq") or ())
+    assert family.skim_probes(None) == family.SKIM and family.skim_probes("vercel") == family.SKIM

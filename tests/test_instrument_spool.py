@@ -18,13 +18,18 @@ import httpx2
 import openai
 import orjson
 import pytest
+from opentelemetry import trace
 from opentelemetry.instrumentation.httpx import HTTPX2ClientInstrumentor
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from test_instrument_sdks import Recorder
 from test_mock_sdks import CASES
 
 import modelmeter
 from modelmeter import semconv as sc
-from modelmeter.instrument.spool import SpoolWriter
+from modelmeter.instrument.spool import SpoolProcessor, SpoolWriter
+from modelmeter.instrument.spool_span import SpoolTracer
 from modelmeter.mock import MockProviders
 from modelmeter.record import RECORD_FIELDS
 
@@ -274,3 +279,93 @@ def test_instrumenting_again_after_uninstrument_still_writes_the_spool(
         client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
         modelmeter.uninstrument()
     assert [r["response_id"] for r in _records(tmp_path)] == [c.response_id for c in mock.calls]
+
+
+def test_with_only_the_spool_listening_our_span_joins_the_apps_trace_and_parents_the_httpx_span(
+    mock: MockProviders, tmp_path: Path
+) -> None:
+    app = Recorder()  # the app's own tracing, on a provider that is not the global one
+    instrumentor = HTTPX2ClientInstrumentor()
+    instrumentor.instrument(tracer_provider=app.provider)
+    modelmeter.instrument(spool=str(tmp_path), endpoints=mock.endpoints)
+    client = openai.OpenAI(base_url=mock.base_url("openai"), api_key="sk-proj-FAKE0000000000", max_retries=0)
+    try:
+        with app.provider.get_tracer("app").start_as_current_span("handle-request") as outer:
+            client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+        modelmeter.flush()
+    finally:
+        modelmeter.uninstrument()
+        instrumentor.uninstrument()
+    (record,) = _records(tmp_path)
+    outer_context = outer.get_span_context()
+    assert record["trace_id"] == f"{outer_context.trace_id:032x}"
+    assert record["parent_span_id"] == f"{outer_context.span_id:016x}"
+    (http_span,) = [s for s in app.exporter.get_finished_spans() if s.name != "handle-request"]
+    assert http_span.parent is not None and f"{http_span.parent.span_id:016x}" == record["span_id"]
+    assert record["input_tokens"] == mock.calls[0].usage.input_tokens  # type: ignore[union-attr]
+
+
+def test_under_an_unsampled_parent_no_span_reaches_the_spool_as_with_the_sdk_sampler(
+    mock: MockProviders, tmp_path: Path
+) -> None:
+    unsampled = trace.NonRecordingSpan(
+        trace.SpanContext(0x1234, 0x5678, is_remote=True, trace_flags=trace.TraceFlags(0))
+    )
+    modelmeter.instrument(spool=str(tmp_path), endpoints=mock.endpoints)
+    client = openai.OpenAI(base_url=mock.base_url("openai"), api_key="sk-proj-FAKE0000000000", max_retries=0)
+    try:
+        with trace.use_span(unsampled):
+            response = client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+        modelmeter.flush()
+    finally:
+        modelmeter.uninstrument()
+    assert response.choices[0].message.content == mock.calls[0].content
+    assert _records(tmp_path) == []
+
+
+def test_past_its_bound_the_spool_queue_drops_spans_with_one_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    writer = SpoolWriter(tmp_path)
+    processor = SpoolProcessor(writer, max_queued=2, interval_s=60.0)
+    tracer = SpoolTracer(
+        processor, Resource.create({}), RandomIdGenerator(), InstrumentationScope(sc.INSTRUMENTATION_SCOPE)
+    )
+    with caplog.at_level(logging.WARNING, logger="modelmeter"):
+        for _ in range(4):
+            tracer.start_span("chat m").end()
+    processor.shutdown()
+    assert len(_records(tmp_path)) == 2
+    assert len([r for r in caplog.records if "queue is full" in r.getMessage()]) == 1
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_child_writes_its_own_spool_file_and_the_parent_keeps_its_own(
+    mock: MockProviders, tmp_path: Path
+) -> None:
+    def one_call() -> None:
+        client = openai.OpenAI(
+            base_url=mock.base_url("openai"), api_key="sk-proj-FAKE0000000000", max_retries=0
+        )
+        client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+
+    modelmeter.instrument(spool=str(tmp_path), endpoints=mock.endpoints)
+    try:
+        one_call()
+        time.sleep(1.3)  # the spool thread has written: the parent holds an open file
+        pid = os.fork()
+        if pid == 0:  # the child: one call, flushed to a file of its own
+            try:
+                one_call()
+                modelmeter.flush()
+            finally:
+                os._exit(0)
+        os.waitpid(pid, 0)
+        one_call()
+        modelmeter.flush()
+    finally:
+        modelmeter.uninstrument()
+    names = sorted(p.name for p in tmp_path.iterdir())
+    pids = {int(name.split("-")[3]) for name in names}
+    assert pids == {os.getpid(), pid} and all(CLOSED_NAME.match(n) for n in names), names
+    assert sorted(r["response_id"] for r in _records(tmp_path)) == sorted(c.response_id for c in mock.calls)

@@ -2,8 +2,10 @@
 
 `instrument()` patches the httpx2 and httpx transports (`shim.py`) so that every AI request, from
 any SDK or a plain client, becomes one GenAI client span per HTTP attempt, ended when the response
-body has been consumed, closed, failed or abandoned. Spans go to the spool (`spool.py`) through a
-batch processor, and to the app's own OpenTelemetry pipeline when it has one (`tracing.py`).
+body has been consumed, closed, failed or abandoned. Spans go to the spool (`spool.py`) through our
+own batching span processor (a thread writes them), and to the app's own OpenTelemetry pipeline
+when it has one (`tracing.py`). When the spool is their only consumer, they are light API spans
+instead of SDK spans (`spool_span.py`).
 
 One logical call counts once. The anthropic SDK (2.x) opens its own GenAI span
 (`anthropic.messages.create`, scope `com.anthropic.sdk.python`) whenever a TracerProvider is set.

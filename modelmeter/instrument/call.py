@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any
 
 import orjson
@@ -23,9 +24,8 @@ from modelmeter.instrument.naming import canonical
 from modelmeter.instrument.providers import Facts, WireFamily
 from modelmeter.instrument.providers.gateway_extras import read_litellm_headers
 from modelmeter.instrument.routes import SEMCONV_PROVIDER, VENDOR_PLATFORM, gateway_from_headers
-from modelmeter.instrument.streams import JsonCollector, SSEFramer, decoder_for
-
-SKIM_BATCH_BYTES = 32 << 10  # bytes of a stream collected before they are scanned together
+from modelmeter.instrument.spool_span import SpoolSpan
+from modelmeter.instrument.streams import JsonCollector, SSEFramer, decoder_for, split_spaced
 
 _REQUEST_ID_HEADERS = (
     b"x-request-id",
@@ -58,34 +58,23 @@ _FAMILY_PROVIDER = {
 
 
 class CallObservation:
-    """State of one attempt from request to end of body; `end()` emits the span exactly once."""
+    """State of one attempt from request to end of body; `end()` emits the span exactly once.
 
-    __slots__ = (
-        "_batch",
-        "_batch_bytes",
-        "_decode",
-        "_framer",
-        "_json",
-        "_t0",
-        "attrs",
-        "bad_body",
-        "call_id",
-        "capture_max",
-        "done",
-        "facts",
-        "family",
-        "gateway",
-        "http_status",
-        "is_stream",
-        "kind",
-        "parse_error",
-        "request_model",
-        "response_headers",
-        "scope",
-        "span",
-        "start_ns",
-        "ttft_s",
-    )
+    Fields that start empty have their defaults on the class: one of these is made per call on the
+    app's thread, and only what a call changes is stored on it."""
+
+    done = False
+    http_status: int | None = None
+    response_headers: Mapping[bytes, bytes] = MappingProxyType({})
+    ttft_s: float | None = None
+    parse_error: str | None = None  # set: parsing stopped ("" when only for invalid JSON)
+    bad_body = False  # the server sent JSON that does not decode
+    _decode: Callable[[bytes], bytes] | None = None
+    _framer: SSEFramer | None = None
+    _json: JsonCollector | None = None
+    # skim mode (after the first output): the tee collects raw chunks here, `skim` scans them
+    batch: list[bytes] | None = None
+    _skim_probes: tuple[tuple[bytes, ...], tuple[bytes, ...]] | None = None
 
     def __init__(
         self,
@@ -118,17 +107,6 @@ class CallObservation:
         self.facts = Facts()
         if capture_max:
             self.facts.output_parts = []
-        self.done = False
-        self.http_status: int | None = None
-        self.response_headers: Mapping[bytes, bytes] = {}
-        self.ttft_s: float | None = None
-        self.parse_error: str | None = None  # set: parsing stopped ("" when only for invalid JSON)
-        self.bad_body = False  # the server sent JSON that does not decode
-        self._decode: Callable[[bytes], bytes] | None = None
-        self._framer: SSEFramer | None = None
-        self._json: JsonCollector | None = None
-        self._batch: list[bytes] | None = None  # skim mode: raw chunks waiting to be scanned together
-        self._batch_bytes = 0
 
     # --- response side ---------------------------------------------------------------------
 
@@ -149,15 +127,11 @@ class CallObservation:
             self._json = JsonCollector()
 
     def feed(self, chunk: bytes) -> None:
-        """Hot path: one chunk of the body as the app receives it."""
+        """One chunk of the body as the app receives it (until skim mode, see `batch`)."""
         if self.parse_error is not None or self.done:
             return
-        batch = self._batch
-        if batch is not None:  # after the first output: collect, then scan SKIM_BATCH_BYTES at once
-            batch.append(chunk)
-            self._batch_bytes += len(chunk)
-            if self._batch_bytes >= SKIM_BATCH_BYTES:
-                self._skim_batch()
+        if self.batch is not None:
+            self.batch.append(chunk)
             return
         try:
             if self._decode is not None:
@@ -173,22 +147,26 @@ class CallObservation:
         if self.family.read_event(event, data, self.facts) and self.ttft_s is None:
             self.ttft_s = time.perf_counter() - self._t0
             self.facts.output_seen = True
-            if self.family.SKIM is not None and self.facts.output_parts is None:
-                self._batch = []
+            if self.facts.output_parts is None:
+                probes = self.family.skim_probes(self.kind)
+                if probes is not None:
+                    self._skim_probes = split_spaced(probes)
+                    self.batch = []
 
-    def _skim_batch(self) -> None:
-        """Scan the collected chunks in one pass: events the family cannot care about are skipped
-        without being framed one by one (the per-chunk cost drops to a list append)."""
-        batch = self._batch
-        if not batch or self._framer is None or self.family.SKIM is None:
+    def skim(self, batch: list[bytes]) -> None:
+        """Scan collected chunks in one pass and empty the list: events the family cannot care about
+        are skipped without being framed one by one (per chunk, the tee only appends)."""
+        if not batch:
             return
         data = b"".join(batch)
         batch.clear()
-        self._batch_bytes = 0
+        probes = self._skim_probes
+        if self._framer is None or probes is None or self.parse_error is not None:
+            return
         try:
             if self._decode is not None:
                 data = self._decode(data)
-            self._framer.skim(data, self.family.SKIM)
+            self._framer.skim(data, *probes)
         except Exception as exc:
             self.disable_parsing(exc)
 
@@ -220,6 +198,9 @@ class CallObservation:
         except Exception as err:  # never raise into the app; the span still ends
             self.attrs[sc.MM_PARSE_ERROR] = f"{type(err).__name__}: {err}"[:200]
         finally:
+            # the SSE framer holds our bound method: drop it so no cycle keeps this call (and its
+            # span) alive until the next garbage collection
+            self._framer = self._json = self._decode = self.batch = None
             failed = self.attrs.get(sc.MM_STATUS) != "ok"
             correlation.end(self.scope, self.call_id, failed)
             span = self.span
@@ -232,7 +213,8 @@ class CallObservation:
         if self.parse_error is not None:
             return
         facts = self.facts
-        self._skim_batch()
+        if self.batch:
+            self.skim(self.batch)
         if self.parse_error is not None:
             return
         try:
@@ -376,6 +358,9 @@ def set_attributes_unchecked(span: Span, attrs: dict[str, Any]) -> None:
     and no limit could cut anything, we add them to its attribute store directly; otherwise we go
     through the public API.
     """
+    if type(span) is SpoolSpan:
+        span.add_own_attributes(attrs)
+        return
     store = getattr(span, "_attributes", None)
     data = getattr(store, "_dict", None)
     if (

@@ -15,10 +15,11 @@ observation (`call.py`) ends the span when the body ends.
 from __future__ import annotations
 
 import logging
+import operator
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -30,7 +31,7 @@ from modelmeter import semconv as sc
 from modelmeter.instrument import clock, correlation, keys, sdk, tags
 from modelmeter.instrument.call import CallObservation, provider_name
 from modelmeter.instrument.naming import canonical
-from modelmeter.instrument.providers import family_for
+from modelmeter.instrument.providers import WireFamily, family_for
 from modelmeter.instrument.routes import Endpoint, is_vendor, kind_of
 from modelmeter.instrument.streams import tee_classes
 
@@ -46,6 +47,21 @@ class ShimConfig:
     tracer: Tracer
     endpoints: tuple[Endpoint, ...] = ()
     capture_max: int | None = None  # None: content capture off
+    routes: dict[tuple[str, str, int | None, str], Route] = field(default_factory=dict)  # see `_route`
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """What a URL alone tells about a call, worked out once per endpoint (see `_route`)."""
+
+    family: WireFamily
+    kind: str | None  # vendor or gateway kind of the host, None when unknown
+    gateway: str | None
+    operation: str
+    attrs: dict[str, Any]  # the attributes every call to this endpoint starts with
+
+
+MAX_CACHED_PATHS = 1024  # distinct paths (AI or not) remembered; more clear the caches
 
 
 _config: ShimConfig | None = None  # None: the hooks pass everything through
@@ -163,7 +179,11 @@ def _begin(config: ShimConfig, request: Any, *, is_async: bool) -> CallObservati
     try:
         url = request.url
         path = url.path
-        family = family_for(path)
+        family = _families.get(path, _UNKNOWN)
+        if family is _UNKNOWN:
+            if len(_families) >= MAX_CACHED_PATHS:
+                _families.clear()
+            family = _families[path] = family_for(path)
         if family is None:
             return None
         return _observe(config, request, url, path, family, is_async)
@@ -172,33 +192,53 @@ def _begin(config: ShimConfig, request: Any, *, is_async: bool) -> CallObservati
         return None
 
 
+_UNKNOWN: Any = object()
+_families: dict[str, WireFamily | None] = {}  # request path -> wire family (None: not an AI call)
+
+
+def _route(config: ShimConfig, url: Any, path: str, family: WireFamily) -> Route:
+    """The endpoint's route, cached per (scheme, host, port, path) on the config (whose
+    `endpoints` it depends on): host classification and the fixed attributes are done once."""
+    scheme, host, port = url.scheme, url.host, url.port
+    key = (scheme, host, port, path)
+    route = config.routes.get(key)
+    if route is not None:
+        return route
+    kind = kind_of(scheme, host, port, path, config.endpoints)
+    gateway = None if kind is None or is_vendor(kind) else kind
+    operation = family.operation(path)
+    attrs: dict[str, Any] = {
+        sc.GEN_AI_OPERATION_NAME: operation,
+        sc.GEN_AI_PROVIDER_NAME: provider_name(None if gateway else kind, family),
+        sc.MM_WIRE_FAMILY: family.NAME,
+        sc.MM_ROUTE: "gateway" if gateway else "direct",
+        sc.SERVER_ADDRESS: host,
+    }
+    if port is not None:
+        attrs[sc.SERVER_PORT] = port
+    if gateway:
+        attrs[sc.MM_GATEWAY] = gateway
+    if len(config.routes) >= MAX_CACHED_PATHS:
+        config.routes.clear()
+    route = config.routes[key] = Route(family, kind, gateway, operation, attrs)
+    return route
+
+
 def _observe(
     config: ShimConfig, request: Any, url: Any, path: str, family: Any, is_async: bool
 ) -> CallObservation:
     t0 = time.perf_counter()
     start_ns = clock.now_ns()
-    host = url.host
-    kind = kind_of(url.scheme, host, url.port, path, config.endpoints)
-    gateway = None if kind is None or is_vendor(kind) else kind
+    route = _route(config, url, path, family)
+    kind, gateway, operation = route.kind, route.gateway, route.operation
     body_bytes = _request_body(request)
     body = _decode_body(body_bytes)
     request_model = family.request_model(path, body)
     streaming = family.streaming(path, body)
-    operation = family.operation(path)
     headers = lowered_headers(request.headers)
 
-    attrs: dict[str, Any] = {
-        sc.GEN_AI_OPERATION_NAME: operation,
-        sc.GEN_AI_PROVIDER_NAME: provider_name(None if gateway else kind, family),
-        sc.GEN_AI_REQUEST_STREAM: streaming,
-        sc.MM_WIRE_FAMILY: family.NAME,
-        sc.MM_ROUTE: "gateway" if gateway else "direct",
-        sc.SERVER_ADDRESS: host,
-    }
-    if url.port is not None:
-        attrs[sc.SERVER_PORT] = url.port
-    if gateway:
-        attrs[sc.MM_GATEWAY] = gateway
+    attrs = route.attrs.copy()
+    attrs[sc.GEN_AI_REQUEST_STREAM] = streaming
     if request_model:
         attrs[sc.GEN_AI_REQUEST_MODEL] = request_model
     if body:
@@ -223,12 +263,8 @@ def _observe(
         for claim, value in credential.claims:
             attrs[sc.MM_KEY_CLAIM_PREFIX + claim] = value
 
-    serial, current = tags.current_scope()
-    for key, value in current.items():
-        attrs[tags.attribute_name(key)] = value
-    workflow = current.get("workflow")
-    if workflow:
-        attrs[sc.GEN_AI_WORKFLOW_NAME] = workflow
+    serial, tag_attributes = tags.current_attributes()
+    attrs.update(tag_attributes)
 
     retry_header = headers.get(b"x-stainless-retry-count")
     sdk_retry = int(retry_header) if retry_header and retry_header.isdigit() else None
@@ -266,8 +302,11 @@ def lowered_headers(headers: Any) -> dict[bytes, bytes]:
     their private `_list`; reading it directly avoids re-lowering every name on every request."""
     items = getattr(headers, "_list", None)
     if isinstance(items, list) and (not items or len(items[0]) == 3):
-        return {lower: value for _, lower, value in items}
+        return dict(zip(map(_LOWER, items), map(_VALUE, items), strict=True))  # C-level, no Python loop
     return {k.lower(): v for k, v in headers.raw}
+
+
+_LOWER, _VALUE = operator.itemgetter(1), operator.itemgetter(2)
 
 
 def _request_body(request: Any) -> bytes:

@@ -9,6 +9,7 @@ unread (a `weakref.finalize` catches streams the app abandons without closing).
 
 from __future__ import annotations
 
+import functools
 import weakref
 import zlib
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -135,16 +136,22 @@ class SSEFramer:
             self._oversize = True
         self._buf = rest
 
-    def skim(self, data: bytes, probes: tuple[bytes, ...]) -> None:
+    def skim(self, data: bytes, probes: tuple[bytes, ...], spaced: tuple[bytes, ...] = ()) -> None:
         """Feed `data`, but skip unread every complete event before the first one that holds any
-        of `probes` (a few C-speed substring scans instead of one Python call per event)."""
+        of the probes (a few C-speed substring scans instead of one Python call per event).
+        `spaced` probes (`"key": value`) are looked for only when the data has `": ` at all, which
+        compact JSON never does: one scan instead of one per spaced probe."""
         if self._cr_pending or self._oversize or b"\r" in data:
             self.feed(data)
             return
         buf = self._buf + data if self._buf else data
-        found = [at for at in (buf.find(probe) for probe in probes) if at >= 0]
-        if found:  # read from the event holding the first probe on
-            start = buf.rfind(b"\n\n", 0, min(found))
+        first = -1
+        for probe in probes + spaced if spaced and b'": ' in buf else probes:
+            at = buf.find(probe, 0, first + len(probe) if first >= 0 else len(buf))
+            if at >= 0:
+                first = at
+        if first >= 0:  # read from the event holding the first probe on
+            start = buf.rfind(b"\n\n", 0, first)
             self._buf = b""
             self.feed(buf[start + 2 :] if start >= 0 else buf)
             return
@@ -179,6 +186,12 @@ class SSEFramer:
                 event = value.decode("utf-8", "replace")
         if data:
             self._sink(event, data[0] if len(data) == 1 else b"\n".join(data))
+
+
+@functools.lru_cache(maxsize=64)
+def split_spaced(probes: tuple[bytes, ...]) -> tuple[tuple[bytes, ...], tuple[bytes, ...]]:
+    """(compact probes, probes with `": ` in them) for `SSEFramer.skim`."""
+    return tuple(p for p in probes if b'": ' not in p), tuple(p for p in probes if b'": ' in p)
 
 
 # --- bounded JSON body --------------------------------------------------------------------------
@@ -221,10 +234,24 @@ class JsonCollector:
 # --- the tee ------------------------------------------------------------------------------------
 
 
+SKIM_BATCH_CHUNKS = 64  # chunks collected in skim mode before they are scanned together
+
+
 class Observer(Protocol):
-    """What the tee reports to (the call observation)."""
+    """What the tee reports to (the call observation).
+
+    `feed` takes each chunk until the observer sets `batch` (skim mode: nothing left to learn
+    per chunk); from then on the tee appends chunks to `batch` itself, with no call per chunk, and
+    hands the list to `skim` every SKIM_BATCH_CHUNKS chunks (counted, not measured: cheaper per
+    chunk; httpcore reads at most 64 KiB at a time, so a few MiB wait at worst), and the observer
+    skims the rest at the end.
+    """
+
+    batch: list[bytes] | None
 
     def feed(self, chunk: bytes) -> None: ...
+
+    def skim(self, batch: list[bytes]) -> None: ...
 
     def end(self, how: str, exc: BaseException | None = None) -> None: ...
 
@@ -241,9 +268,20 @@ def _make_tees(sync_base: type, async_base: type) -> tuple[type, type]:
         def __iter__(self) -> Iterator[bytes]:
             observer = self._observer
             try:
-                for chunk in self._inner:
+                chunks = iter(self._inner)
+                for chunk in chunks:
                     observer.feed(chunk)
                     yield chunk
+                    if observer.batch is not None:
+                        break
+                batch = observer.batch
+                if batch is not None:  # skim mode: per chunk, only an append
+                    collect = batch.append
+                    for chunk in chunks:
+                        collect(chunk)
+                        yield chunk
+                        if len(batch) >= SKIM_BATCH_CHUNKS:
+                            observer.skim(batch)
             except GeneratorExit:  # the iterator was dropped mid-body (garbage-collected)
                 observer.end("abandoned")
                 raise
@@ -268,9 +306,20 @@ def _make_tees(sync_base: type, async_base: type) -> tuple[type, type]:
         async def __aiter__(self) -> AsyncIterator[bytes]:
             observer = self._observer
             try:
-                async for chunk in self._inner:
+                chunks = aiter(self._inner)
+                async for chunk in chunks:
                     observer.feed(chunk)
                     yield chunk
+                    if observer.batch is not None:
+                        break
+                batch = observer.batch
+                if batch is not None:  # skim mode: per chunk, only an append
+                    collect = batch.append
+                    async for chunk in chunks:
+                        collect(chunk)
+                        yield chunk
+                        if len(batch) >= SKIM_BATCH_CHUNKS:
+                            observer.skim(batch)
             except GeneratorExit:  # the iterator was dropped mid-body (garbage-collected)
                 observer.end("abandoned")
                 raise

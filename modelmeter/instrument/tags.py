@@ -36,12 +36,22 @@ _ENV = {
     "run": "MODELMETER_RUN",
 }
 
-# (scope serial, tags) of the innermost `tag` scope; the serial tells scopes apart for correlation
-_current: contextvars.ContextVar[tuple[int, Mapping[str, str]] | None] = contextvars.ContextVar(
-    "modelmeter_tags", default=None
-)
-_defaults: Mapping[str, str] = MappingProxyType({})
+# The innermost `tag` scope: (serial, tags, the span attributes they make); the serial tells scopes
+# apart for correlation, and the attributes are made once per scope, not once per call.
+_Scope = tuple[int, Mapping[str, str], tuple[tuple[str, str], ...]]
+_current: contextvars.ContextVar[_Scope | None] = contextvars.ContextVar("modelmeter_tags", default=None)
 _serials = itertools.count(1)
+
+
+def _attributes(tags: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    """(attribute name, value) pairs for tags; a workflow also names the GenAI workflow."""
+    pairs = [(attribute_name(key), value) for key, value in tags.items()]
+    if tags.get("workflow"):
+        pairs.append((semconv.GEN_AI_WORKFLOW_NAME, tags["workflow"]))
+    return tuple(pairs)
+
+
+_defaults: _Scope = (0, MappingProxyType({}), ())
 
 
 def load_defaults(overrides: Mapping[str, Any] | None = None) -> None:
@@ -49,18 +59,17 @@ def load_defaults(overrides: Mapping[str, Any] | None = None) -> None:
     global _defaults
     values = {key: os.environ[var] for key, var in _ENV.items() if os.environ.get(var)}
     values.update({k: str(v) for k, v in (overrides or {}).items() if v is not None})
-    _defaults = MappingProxyType(values)
+    _defaults = (0, MappingProxyType(values), _attributes(values))
 
 
 def current_tags() -> Mapping[str, str]:
-    scope = _current.get()
-    return _defaults if scope is None else scope[1]
+    return (_current.get() or _defaults)[1]
 
 
-def current_scope() -> tuple[int, Mapping[str, str]]:
-    """(serial, tags) of the innermost scope; serial 0 outside any `tag`."""
-    scope = _current.get()
-    return (0, _defaults) if scope is None else scope
+def current_attributes() -> tuple[int, tuple[tuple[str, str], ...]]:
+    """(serial, span attribute pairs) of the innermost scope; serial 0 outside any `tag`."""
+    serial, _, attributes = _current.get() or _defaults
+    return serial, attributes
 
 
 def attribute_name(key: str) -> str:
@@ -80,12 +89,12 @@ class tag:
     ) -> None:
         given = {"workflow": workflow, "team": team, "tier": tier, "run": run, **extra}
         self._tags = {k: str(v) for k, v in given.items() if v is not None}
-        self._tokens: list[contextvars.Token[tuple[int, Mapping[str, str]] | None]] = []
+        self._tokens: list[contextvars.Token[_Scope | None]] = []
 
-    def _enter(self) -> contextvars.Token[tuple[int, Mapping[str, str]] | None]:
+    def _enter(self) -> contextvars.Token[_Scope | None]:
         merged = dict(current_tags())
         merged.update(self._tags)
-        return _current.set((next(_serials), MappingProxyType(merged)))
+        return _current.set((next(_serials), MappingProxyType(merged), _attributes(merged)))
 
     def __enter__(self) -> tag:
         self._tokens.append(self._enter())

@@ -1,7 +1,7 @@
 """Where our spans go: the app's TracerProvider when it has one, else a private one of ours.
 
 - An injected provider (`instrument(tracer_provider=...)`) or a global SDK TracerProvider gets our
-  spool processor added; we never replace the app's provider.
+  spool processor (`spool.SpoolProcessor`) added; we never replace the app's provider.
 - Otherwise we make a private provider (resource `service.name` from OTEL_SERVICE_NAME or the
   program name) and do not set it globally, so other libraries' tracing stays as the app left it.
   When `OTEL_EXPORTER_OTLP_ENDPOINT` / `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` is set, it also gets an
@@ -20,12 +20,14 @@ from typing import Any
 from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider, sampling
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
 from modelmeter import semconv
 from modelmeter.instrument.options import Options
-from modelmeter.instrument.spool import SpoolExporter, SpoolWriter
+from modelmeter.instrument.spool import SpoolProcessor, SpoolWriter
+from modelmeter.instrument.spool_span import SpoolTracer
 
 log = logging.getLogger("modelmeter")
 
@@ -62,9 +64,28 @@ class Tracing:
         self.writer: SpoolWriter | None = None
 
     def tracer(self) -> trace.Tracer:
+        """The SDK tracer of the provider; in the spool-only setup a `SpoolTracer` (spool_span.py)."""
         from modelmeter import __version__
 
+        if self.spool_only:
+            processors = [p for p in self.processors if isinstance(p.inner, SpoolProcessor)]
+            return SpoolTracer(
+                processors[0] if processors else None,
+                self.provider.resource,
+                self.provider.id_generator,
+                InstrumentationScope(semconv.INSTRUMENTATION_SCOPE, __version__),
+            )
         return self.provider.get_tracer(semconv.INSTRUMENTATION_SCOPE, __version__)
+
+    @property
+    def spool_only(self) -> bool:
+        """Our own provider, the default sampler, and no processor but the spool's: nothing else
+        can see our spans, so they need not be SDK spans."""
+        return (
+            self.owned
+            and self.provider.sampler is sampling.DEFAULT_ON
+            and all(isinstance(p.inner, SpoolProcessor) for p in self.processors)
+        )
 
     def flush(self, timeout_s: float) -> bool:
         ok = all(p.force_flush(int(timeout_s * 1000)) for p in self.processors)
@@ -107,7 +128,7 @@ def set_up(options: Options) -> Tracing:
     tracing = Tracing(provider, owned)
     if options.spool:
         tracing.writer = SpoolWriter(options.spool_dir, options.rotate_bytes, options.rotate_seconds)
-        _add(tracing, BatchSpanProcessor(SpoolExporter(tracing.writer)))
+        _add(tracing, SpoolProcessor(tracing.writer))
     if owned and _otlp_configured():
         exporter = _otlp_exporter()
         if exporter is not None:

@@ -17,48 +17,29 @@ import orjson
 
 
 class Facts:
-    """What one response told us; None means "not said" (never 0 for unknown)."""
+    """What one response told us; None means "not said" (never 0 for unknown).
 
-    __slots__ = (
-        "cache_read_tokens",
-        "cache_write_tokens",
-        "error_type",
-        "finish_reason",
-        "gateway_attempts",
-        "input_tokens",
-        "output_parts",
-        "output_seen",
-        "output_tokens",
-        "pending",
-        "reasoning_tokens",
-        "reported_cost",
-        "reported_cost_source",
-        "response_id",
-        "response_model",
-        "served_by",
-        "service_tier",
-        "terminal",
-    )
+    The defaults live on the class, so a new Facts costs nothing per field: an instance only holds
+    what a response actually said (one is made per call, on the app's thread)."""
 
-    def __init__(self) -> None:
-        self.response_model: str | None = None
-        self.response_id: str | None = None
-        self.finish_reason: str | None = None
-        self.input_tokens: int | None = None
-        self.output_tokens: int | None = None
-        self.cache_read_tokens: int | None = None
-        self.cache_write_tokens: int | None = None
-        self.reasoning_tokens: int | None = None
-        self.error_type: str | None = None
-        self.terminal = False  # the family's end-of-stream marker was seen
-        self.output_seen = False  # the first output event was seen (families may stop looking for it)
-        self.reported_cost: Decimal | None = None
-        self.reported_cost_source: str | None = None
-        self.served_by: str | None = None
-        self.service_tier: str | None = None
-        self.gateway_attempts: list[Any] | None = None
-        self.output_parts: list[str] | None = None  # only when content capture is on
-        self.pending: list[bytes | None] | None = None  # events a family decodes at the end
+    response_model: str | None = None
+    response_id: str | None = None
+    finish_reason: str | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cache_read_tokens: int | None = None
+    cache_write_tokens: int | None = None
+    reasoning_tokens: int | None = None
+    error_type: str | None = None
+    terminal = False  # the family's end-of-stream marker was seen
+    output_seen = False  # the first output event was seen (families may stop looking for it)
+    reported_cost: Decimal | None = None
+    reported_cost_source: str | None = None
+    served_by: str | None = None
+    service_tier: str | None = None
+    gateway_attempts: list[Any] | None = None
+    output_parts: list[str] | None = None  # only when content capture is on
+    pending: list[bytes | None] | None = None  # events a family decodes at the end
 
     @property
     def wants_output(self) -> bool:
@@ -115,6 +96,11 @@ class WireFamily:
     # After the first output event, complete events before the first occurrence of any SKIM probe
     # are skipped unread; None: every event is read. Probes must find every event still needed.
     SKIM: tuple[bytes, ...] | None = None
+
+    def skim_probes(self, kind: str | None) -> tuple[bytes, ...] | None:
+        """The SKIM probes worth looking for on this route (`kind`: vendor, gateway or None); each
+        probe costs a scan of the whole stream, so families drop those the route cannot send."""
+        return self.SKIM
 
     def matches(self, path: str) -> bool:
         raise NotImplementedError

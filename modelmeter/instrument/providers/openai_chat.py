@@ -21,21 +21,17 @@ from modelmeter.instrument.providers.base import (
     loads,
 )
 from modelmeter.instrument.providers.gateway_extras import read_vercel_metadata
+from modelmeter.instrument.routes import VENDOR_PLATFORM
 
 _DONE = b"[DONE]"
 # model output (a non-empty text or a tool call): looked for only until the first one ...
 _OUTPUT = re.compile(rb'"(?:content|reasoning_content|reasoning)"\s*:\s*"[^"]|"tool_calls"\s*:\s*\[')
 # ... and anything a chunk can tell beyond that: usage, a finish reason, an error, gateway metadata
 # (literal probes: `in` / `bytes.find` beat a regex alternation several times over)
-_NEWS = (
-    b'"usage":{',
-    b'"usage": {',
-    b'"finish_reason":"',
-    b'"finish_reason": "',
-    b'"error"',
-    b'"provider_metadata"',
-    b'"x_groq"',
-)
+_VENDOR_NEWS = (b'"usage":{', b'"usage": {', b'"finish_reason":"', b'"finish_reason": "', b'"error"')
+_GROQ_NEWS = (b'"x_groq"',)  # Groq's usage, served directly or passed through a gateway
+_GATEWAY_NEWS = (b'"provider_metadata"',)  # Vercel's gateway metadata
+_NEWS = _VENDOR_NEWS + _GROQ_NEWS + _GATEWAY_NEWS
 _EMPTY: dict[str, Any] = {}
 
 
@@ -43,6 +39,17 @@ class OpenAIChat(WireFamily):
     NAME = "openai.chat"
     OPERATION = "chat"
     SKIM = (*_NEWS, b"[DONE]")
+    _SKIM_VENDOR = (*_VENDOR_NEWS, b"[DONE]")
+    _SKIM_GROQ = (*_VENDOR_NEWS, *_GROQ_NEWS, b"[DONE]")
+
+    def skim_probes(self, kind: str | None) -> tuple[bytes, ...] | None:
+        """A vendor's own API never sends another's extras: Groq's `x_groq` comes from Groq only,
+        Vercel's `provider_metadata` from a gateway only (unknown hosts may be either)."""
+        if kind == "groq":
+            return self._SKIM_GROQ
+        if kind in VENDOR_PLATFORM:
+            return self._SKIM_VENDOR
+        return self.SKIM
 
     def matches(self, path: str) -> bool:
         return path.endswith("/chat/completions")
@@ -74,11 +81,7 @@ class OpenAIChat(WireFamily):
             facts.terminal = True
             return False
         output = facts.wants_output and _OUTPUT.search(data) is not None
-        if (
-            facts.response_model is None
-            or any(probe in data for probe in _NEWS)
-            or (output and facts.output_parts is not None)
-        ):
+        if facts.response_model is None or _has_news(data) or (output and facts.output_parts is not None):
             doc = loads(data)
             if isinstance(doc, dict):
                 self._read_chunk(doc, facts)
@@ -106,7 +109,7 @@ class OpenAIChat(WireFamily):
         if doc.get("error") is not None:
             facts.error_type = error_type_of(doc["error"])
         usage = doc.get("usage")
-        if not isinstance(usage, dict):
+        if not isinstance(usage, dict) and "x_groq" in doc:
             usage = dig(doc, "x_groq", "usage")
         if isinstance(usage, dict):
             read_usage(usage, facts)
@@ -114,6 +117,11 @@ class OpenAIChat(WireFamily):
                 facts.report_cost(usage.get("cost"), "usage.cost")
         if "provider_metadata" in doc:
             read_vercel_metadata(dig(doc, "provider_metadata", "gateway"), facts)
+
+
+def _has_news(data: bytes) -> bool:
+    """Whether a chunk may say something beyond its text (`map` of a C method: no generator frame)."""
+    return any(map(data.__contains__, _NEWS))
 
 
 def read_usage(usage: dict[str, Any], facts: Facts) -> None:

@@ -1,0 +1,219 @@
+"""A lighter span for the default setup, where the spool is the only consumer of our spans.
+
+When `instrument()` made its own TracerProvider (the app has none) and nothing but our spool
+processor is attached to it, an SDK span is machinery nobody looks at: its sampler, attribute
+store, limits, lock, event and link lists and the read-only copy made at `end()` cost more than
+the rest of a call's observation. `SpoolTracer` makes `SpoolSpan`s instead: a span of the
+OpenTelemetry API (so it can be the current span, and the OpenTelemetry httpx instrumentation's
+HTTP span still becomes its child), with ids from the provider's id generator, the same sampling
+decision as the SDK's default `ParentBased(ALWAYS_ON)` sampler, and at `end()` it goes to the same
+span processor an SDK span would reach, in the shape that processor reads (`spool.ended`).
+
+It is used only when that holds (`tracing.Tracing.tracer` checks: a provider of our own, the
+default sampler, no OTLP export); with the app's provider, a custom sampler or OTLP export we make
+ordinary SDK spans. The spool record has no events, links or status, so dropping those here loses
+nothing; attributes are kept without the SDK's count limit.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import SpanProcessor
+from opentelemetry.sdk.trace.id_generator import IdGenerator
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+from opentelemetry.trace import Link, SpanContext, SpanKind, Status, TraceFlags, TraceState
+from opentelemetry.util import types
+
+from modelmeter.instrument import clock
+
+log = logging.getLogger("modelmeter")
+
+_SAMPLED_NEW_TRACE = TraceFlags(TraceFlags.SAMPLED | TraceFlags.RANDOM_TRACE_ID)
+_EMPTY_STATE = TraceState()
+_UNSET = Status()  # shared: a Status is never changed in place
+
+
+class SpoolSpan(trace.Span):
+    """A recording span whose only reader is the spool processor (see the module docstring)."""
+
+    __slots__ = (
+        "_processor",
+        "attributes",
+        "context",
+        "end_time",
+        "instrumentation_scope",
+        "kind",
+        "name",
+        "parent",
+        "resource",
+        "start_time",
+        "status",
+    )
+
+    def __init__(
+        self,
+        name: str,
+        context: SpanContext,
+        parent: SpanContext | None,
+        kind: SpanKind,
+        start_time: int,
+        tracer: SpoolTracer,
+    ) -> None:
+        self.name = name
+        self.context = context
+        self.parent = parent
+        self.kind = kind
+        self.start_time = start_time
+        self.end_time: int | None = None
+        self.attributes: dict[str, Any] = {}
+        self.status = _UNSET
+        self.resource = tracer.resource
+        self.instrumentation_scope = tracer.scope
+        self._processor = tracer.processor
+
+    def get_span_context(self) -> SpanContext:
+        return self.context
+
+    def is_recording(self) -> bool:
+        return self.end_time is None
+
+    def add_own_attributes(self, attributes: Mapping[str, Any]) -> None:
+        """Attributes the shim built itself, all of valid OpenTelemetry types: no checks."""
+        if self.end_time is None:
+            self.attributes.update(attributes)
+
+    def set_attributes(self, attributes: Mapping[str, types.AnyValue]) -> None:
+        for key, value in attributes.items():
+            self.set_attribute(key, value)
+
+    def set_attribute(self, key: str, value: types.AnyValue) -> None:
+        """Someone else's attribute on our span (say a transport adding to the current span):
+        kept when it is a valid OpenTelemetry value, as the SDK would."""
+        if self.end_time is not None or not isinstance(key, str) or not key:
+            return
+        clean = _clean(value)
+        if clean is not None:
+            self.attributes[key] = clean
+
+    def add_event(self, name: str, attributes: types.Attributes = None, timestamp: int | None = None) -> None:
+        """Events do not reach the spool record (see the module docstring)."""
+
+    def add_link(self, context: SpanContext, attributes: types.Attributes = None) -> None:
+        """Links do not reach the spool record."""
+
+    def update_name(self, name: str) -> None:
+        if self.end_time is None:
+            self.name = name
+
+    def set_status(self, status: Status | Any, description: str | None = None) -> None:
+        if self.end_time is None:
+            self.status = status if isinstance(status, Status) else Status(status, description)
+
+    def record_exception(
+        self,
+        exception: BaseException,
+        attributes: types.Attributes = None,
+        timestamp: int | None = None,
+        escaped: bool = False,
+    ) -> None:
+        """Exception events do not reach the spool record; the shim records `error.type` itself."""
+
+    def end(self, end_time: int | None = None) -> None:
+        if self.end_time is not None:
+            return
+        self.end_time = end_time if end_time is not None else clock.now_ns()
+        if self._processor is not None:
+            self._processor.on_end(self)  # type: ignore[arg-type]  # reads what a ReadableSpan has
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, str | bool | int | float):
+        return value
+    if isinstance(value, Sequence) and not isinstance(value, str | bytes):
+        items = tuple(value)
+        kinds = {type(v) for v in items if v is not None}
+        if len(kinds) <= 1 and all(k in (str, bool, int, float) for k in kinds):
+            return items
+    log.debug("modelmeter: invalid attribute value of type %s dropped", type(value).__name__)
+    return None
+
+
+class SpoolTracer(trace.Tracer):
+    """Makes `SpoolSpan`s; sampling as the SDK's default sampler decides (a sampled or absent
+    parent: record; an unsampled parent: a non-recording span that nothing exports)."""
+
+    def __init__(
+        self,
+        processor: SpanProcessor | None,
+        resource: Resource,
+        id_generator: IdGenerator,
+        scope: InstrumentationScope,
+    ) -> None:
+        self.processor = processor
+        self.resource = resource
+        self.scope = scope
+        self._new_span_id = id_generator.generate_span_id
+        self._new_trace_id = id_generator.generate_trace_id
+
+    def start_span(
+        self,
+        name: str,
+        context: Context | None = None,
+        kind: SpanKind = SpanKind.INTERNAL,
+        attributes: types.Attributes = None,
+        links: Sequence[Link] | None = (),
+        start_time: int | None = None,
+        record_exception: bool = True,
+        set_status_on_exception: bool = True,
+    ) -> trace.Span:
+        parent: SpanContext | None = trace.get_current_span(context).get_span_context()
+        if parent is not None and parent.is_valid:
+            flags = parent.trace_flags
+            span_context = SpanContext(
+                parent.trace_id,
+                self._new_span_id(),
+                is_remote=False,
+                trace_flags=flags,
+                trace_state=parent.trace_state,
+            )
+            if not flags.sampled:
+                return trace.NonRecordingSpan(span_context)
+        else:
+            parent = None
+            span_context = SpanContext(
+                self._new_trace_id(),
+                self._new_span_id(),
+                is_remote=False,
+                trace_flags=_SAMPLED_NEW_TRACE,
+                trace_state=_EMPTY_STATE,
+            )
+        if start_time is None:
+            start_time = clock.now_ns()
+        span = SpoolSpan(name, span_context, parent, kind, start_time, self)
+        if attributes:
+            span.set_attributes(attributes)
+        return span
+
+    @contextmanager
+    def start_as_current_span(  # type: ignore[override]
+        self,
+        name: str,
+        context: Context | None = None,
+        kind: SpanKind = SpanKind.INTERNAL,
+        attributes: types.Attributes = None,
+        links: Sequence[Link] | None = (),
+        start_time: int | None = None,
+        record_exception: bool = True,
+        set_status_on_exception: bool = True,
+        end_on_exit: bool = True,
+    ) -> Iterator[trace.Span]:
+        span = self.start_span(name, context, kind, attributes, links, start_time)
+        with trace.use_span(span, end_on_exit=end_on_exit) as current:
+            yield current
