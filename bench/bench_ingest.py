@@ -62,7 +62,7 @@ def synthetic_records(count: int, seed: int = 7) -> list[dict[str, object]]:
             output_tokens = rng.randrange(10, 2000)
             streaming = rng.random() < 0.5
             workflow = rng.choice(_WORKFLOWS)
-            record_usage = (input_tokens, output_tokens, cache_read)
+            ttft_ms = rng.uniform(80, 900) if streaming else None
             record = dict.fromkeys(RECORD_FIELDS)
             record.update(
                 trace_id=trace_id,
@@ -71,7 +71,7 @@ def synthetic_records(count: int, seed: int = 7) -> list[dict[str, object]]:
                 start_ns=start,
                 end_ns=start + duration_ns,
                 duration_ms=duration_ns / 1e6,
-                ttft_ms=rng.uniform(80, 900) if streaming else None,
+                ttft_ms=ttft_ms,
                 source="modelmeter",
                 service="checkout-api",
                 environment="prod",
@@ -108,27 +108,25 @@ def synthetic_records(count: int, seed: int = 7) -> list[dict[str, object]]:
                 request_id=f"req_{rng.getrandbits(48):x}",
                 call_id=call_id,
                 attempt=attempt,
-                attributes=_shim_attributes(vendor, workflow, failed, record_usage, rng),
+                attributes=_shim_attributes(vendor, failed, ttft_ms, rng),
             )
-            out.append(record)
+            out.append({k: v for k, v in record.items() if v is not None})  # as the spool writes it
             start += duration_ns + 10**8
     return out[:count]
 
 
 def _shim_attributes(
-    vendor: str, workflow: str | None, failed: bool, usage: tuple[int, int, int], rng: random.Random
+    vendor: str, failed: bool, ttft_ms: float | None, rng: random.Random
 ) -> dict[str, object]:
-    """The `attributes` the shim writes for a call (see a real spool line): rate-limit headers, usage."""
+    """The `attributes` the shim writes for a call (see a real spool line): rate-limit headers, how a
+    stream ended."""
     attributes: dict[str, object] = {
         "gen_ai.provider.name": vendor,
         "modelmeter.wire_family": "openai.chat",
         "server.port": 443,
     }
-    if workflow:
-        attributes["gen_ai.workflow.name"] = workflow
     if failed:
-        return {**attributes, "error.type": "overloaded_error"}
-    input_tokens, output_tokens, cache_read = usage
+        return attributes
     limits = {"requests": 10_000, "tokens": 2_000_000}
     for kind, limit in limits.items():
         attributes[f"modelmeter.ratelimit.x-ratelimit-limit-{kind}"] = str(limit)
@@ -136,15 +134,10 @@ def _shim_attributes(
             limit - rng.randrange(limit // 10)
         )
         attributes[f"modelmeter.ratelimit.x-ratelimit-reset-{kind}"] = f"{rng.randrange(1, 60)}ms"
-    return {
-        **attributes,
-        "gen_ai.response.finish_reasons": ["stop"],
-        "gen_ai.usage.input_tokens": input_tokens,
-        "gen_ai.usage.output_tokens": output_tokens,
-        "gen_ai.usage.cache_read.input_tokens": cache_read,
-        "gen_ai.usage.cache_creation.input_tokens": 0,
-        "gen_ai.usage.reasoning.output_tokens": 0,
-    }
+    if ttft_ms is not None:
+        attributes["modelmeter.end"] = "closed"
+        attributes["gen_ai.response.time_to_first_chunk"] = ttft_ms / 1000
+    return attributes
 
 
 def write_spool(directory: Path, count: int, files: int) -> None:
@@ -266,8 +259,8 @@ def _otlp_payload(records: list[dict[str, object]]) -> bytes:
             ("gen_ai.operation.name", "chat"),
             ("gen_ai.provider.name", record["provider"]),
             ("gen_ai.request.model", record["request_model"]),
-            ("gen_ai.usage.input_tokens", record["input_tokens"] or 0),
-            ("gen_ai.usage.output_tokens", record["output_tokens"] or 0),
+            ("gen_ai.usage.input_tokens", record.get("input_tokens") or 0),
+            ("gen_ai.usage.output_tokens", record.get("output_tokens") or 0),
         ):
             attribute = span.attributes.add()
             attribute.key = key

@@ -11,7 +11,11 @@ Conventions that every producer of records keeps:
 - tokens are inclusive (input includes cache reads and writes, output includes reasoning);
   unknown is null, never 0, and then `usage_known` is false;
 - `cost_usd` null means unpriced; money is a decimal *string* in records (no float rounding) and
-  DECIMAL(18, 10) in DuckDB.
+  DECIMAL(18, 10) in DuckDB;
+- a key may be left out, which means null: the spool writes only the keys that have a value, and
+  leaves out the GenAI-convention copies of values a column already holds
+  (`semconv.REPEATS_OF_COLUMNS`). Reading a record costs in proportion to its bytes (ingest's
+  parse is its largest cost), so a line carries each fact once.
 """
 
 from __future__ import annotations

@@ -129,3 +129,20 @@ COLUMN_OF: dict[str, str] = {
     MM_TIER: "tier",
     MM_RUN: "run",
 }
+
+
+# Convention attributes our spans carry as copies of a value that COLUMN_OF already maps to a column
+# (call.py and tags.py set each pair from one value; the cost copy is the column's decimal as a float). They
+# are on the span for other OpenTelemetry consumers; the spool record leaves them out.
+REPEATS_OF_COLUMNS: frozenset[str] = frozenset(
+    {
+        GEN_AI_USAGE_INPUT_TOKENS,
+        GEN_AI_USAGE_OUTPUT_TOKENS,
+        GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
+        GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS,
+        GEN_AI_USAGE_REASONING_OUTPUT_TOKENS,
+        GEN_AI_USAGE_COST,
+        GEN_AI_RESPONSE_FINISH_REASONS,
+        GEN_AI_WORKFLOW_NAME,
+    }
+)

@@ -34,7 +34,6 @@ import orjson
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
 
 from modelmeter import semconv
-from modelmeter.record import RECORD_COLUMNS
 
 log = logging.getLogger("modelmeter")
 
@@ -47,9 +46,9 @@ WRITE_INTERVAL_S = 1.0  # ... and otherwise writes what waits this often
 
 # one sequence per process, shared by every writer: a process never reuses a file name
 _file_numbers = itertools.count(1)
-_EMPTY_RECORD: dict[str, Any] = dict.fromkeys(RECORD_COLUMNS)
-_COLUMN_OF = semconv.COLUMN_OF
-_column_of: Callable[[str], str | None] = _COLUMN_OF.get
+# attribute -> record key: a column, or "" for a convention copy of a column (left out of the record)
+_KEY_OF: dict[str, str] = {**semconv.COLUMN_OF, **dict.fromkeys(semconv.REPEATS_OF_COLUMNS, "")}
+_key_of: Callable[[str], str | None] = _KEY_OF.get
 
 
 # What the spool keeps of an ended span until its thread writes it: plain values and the span's
@@ -74,27 +73,33 @@ def ended(span: ReadableSpan) -> Ended:
 
 
 def record_of(span: Ended) -> dict[str, Any]:
-    """A flat record: mapped attributes become columns, the rest `attributes`.
+    """A flat record of the keys that have a value: mapped attributes become columns, the rest
+    `attributes` (record.py: a missing key is null, and convention copies of a column are left out).
 
     Written for speed (tuples stay tuples: orjson writes them as arrays)."""
     name, trace_id, span_id, parent_span_id, start_ns, end_ns, attributes, resource = span
-    record: dict[Any, Any] = _EMPTY_RECORD.copy()
-    record["trace_id"] = f"{trace_id:032x}" if trace_id else None
-    record["span_id"] = f"{span_id:016x}" if span_id else None
-    record["parent_span_id"] = f"{parent_span_id:016x}" if parent_span_id is not None else None
-    record["name"] = name
-    record["start_ns"] = start_ns
-    record["end_ns"] = end_ns
-    record["source"] = semconv.INSTRUMENTATION_SCOPE
-    record["service"], record["environment"] = _resource_fields(resource)
-    # every attribute to its column in one C-level pass; the unmapped ones all land on key None
-    record.update(zip(map(_column_of, attributes), attributes.values(), strict=True))
+    service, environment = _resource_fields(resource)
+    record: dict[Any, Any] = {
+        "name": name,
+        "start_ns": start_ns,
+        "end_ns": end_ns,
+        "source": semconv.INSTRUMENTATION_SCOPE,
+    }
+    if trace_id and span_id:
+        record["trace_id"], record["span_id"] = f"{trace_id:032x}", f"{span_id:016x}"
+    if parent_span_id is not None:
+        record["parent_span_id"] = f"{parent_span_id:016x}"
+    if service is not None:
+        record["service"] = service
+    if environment is not None:
+        record["environment"] = environment
+    # every attribute to its column in one C-level pass; unmapped ones land on key None, copies on ""
+    record.update(zip(map(_key_of, attributes), attributes.values(), strict=True))
+    record.pop("", None)
     if None in record:
         del record[None]
-        unmapped = map(operator.not_, map(_COLUMN_OF.__contains__, attributes))
+        unmapped = map(operator.not_, map(_KEY_OF.__contains__, attributes))
         record["attributes"] = dict(itertools.compress(attributes.items(), unmapped))
-    else:
-        record["attributes"] = {}
     return record
 
 
