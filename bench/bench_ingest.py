@@ -204,7 +204,9 @@ source = f"read_json({files!r}, format='newline_delimited', columns={{{types}}})
 con = duckdb.connect(str(db))
 con.execute("SET threads = 2; SET preserve_insertion_order = false; SET enable_progress_bar = false")
 if step == "arrow":  # the rows as DuckDB would store them, already in memory: no parsing at all
-    rows = duckdb.connect().sql(f"SELECT * FROM {source}").to_arrow_table()
+    reader = duckdb.connect()
+    reader.execute("SET enable_progress_bar = false")
+    rows = reader.sql(f"SELECT * FROM {source}").to_arrow_table()
     source = "rows"
 usage = resource.getrusage(resource.RUSAGE_SELF)
 cpu, started = usage.ru_utime + usage.ru_stime, time.perf_counter()
