@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import math
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
+import duckdb
+
+from modelmeter.reports.model import Headline
 from modelmeter.reports.synthetic import create_database
 
 SYNTHETIC_ROWS = 60_000
@@ -47,3 +52,19 @@ def run(*args: str | Path, env_home: Path | None = None) -> subprocess.Completed
     if env_home is not None:
         env["MODELMETER_HOME"] = str(env_home)
     return subprocess.run([CLI, *map(str, args)], capture_output=True, text=True, timeout=120, env=env)
+
+
+def assert_reproduced_by_sql(
+    con: duckdb.DuckDBPyConnection, headlines: list[Headline], window: dict[str, Any] | None = None
+) -> None:
+    """Every headline that carries SQL equals that SQL over `calls` (over the window, when given)."""
+    where = " WHERE start_time >= $since AND start_time < $until" if window else ""
+    for h in headlines:
+        if not h.sql:
+            continue
+        query = f"SELECT {h.sql}, {h.based_on_sql} FROM calls{where}"
+        value, based_on = con.sql(query, params=window).fetchall()[0]
+        assert h.based_on == based_on, h.key
+        assert (h.value is None) == (value is None), h.key
+        if value is not None:
+            assert math.isclose(float(h.value), float(value), rel_tol=1e-9), (h.key, h.value, value)

@@ -10,7 +10,7 @@ from typing import Any
 
 import duckdb
 import pytest
-from _report_data import build_synthetic_db, write_policy
+from _report_data import assert_reproduced_by_sql, build_synthetic_db, write_policy
 
 from modelmeter.reports import Report, ReportParams, build_report, histogram, open_db
 from modelmeter.reports.pricing import unit_prices
@@ -335,14 +335,8 @@ def test_every_weekly_headline_with_sql_is_reproduced_by_it_over_the_week(
     assert {"latency.p50_ms", "latency.p95_ms", "latency.ttft_p50_ms", "cost.spend_usd"} <= {
         h.key for h in with_sql
     }
-    for h in with_sql:
-        value, based_on = con.sql(
-            f"SELECT {h.sql}, {h.based_on_sql} FROM calls WHERE start_time >= $since AND start_time < $until",
-            params=args,
-        ).fetchall()[0]
-        assert h.based_on == based_on, h.key
-        assert h.value is not None and value is not None, h.key
-        assert math.isclose(float(h.value), float(value), rel_tol=1e-9), (h.key, h.value, value)
+    assert all(h.value is not None for h in with_sql), [h.key for h in with_sql if h.value is None]
+    assert_reproduced_by_sql(con, with_sql, args)
 
 
 def test_weekly_table_percentiles_say_they_are_approximate_and_stay_within_the_bound(

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import math
 import os
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
+
+from _report_data import assert_reproduced_by_sql
 
 from modelmeter.mock import MockProviders
 from modelmeter.reports import ReportParams, build_report, open_db
@@ -74,14 +75,7 @@ def test_reports_over_a_pipeline_built_database_agree_with_sql_and_with_the_app(
     for kind in ("inventory", "cost", "latency", "failover"):
         report = build_report(kind, con, ReportParams())
         assert report.based_on == made
-        for h in report.headlines:
-            if not h.sql:
-                continue
-            value, based_on = con.sql(f"SELECT {h.sql}, {h.based_on_sql} FROM calls").fetchall()[0]
-            assert h.based_on == based_on, (kind, h.key)
-            assert (h.value is None) == (value is None), (kind, h.key)
-            if value is not None:
-                assert math.isclose(float(h.value), float(value), rel_tol=1e-9), (kind, h.key)
+        assert_reproduced_by_sql(con, report.headlines)
     weekly = build_report("weekly", con)
     assert weekly.based_on == made
     window = {"since": weekly.period[0], "until": weekly.period[1]}
@@ -89,15 +83,7 @@ def test_reports_over_a_pipeline_built_database_agree_with_sql_and_with_the_app(
     assert {"inventory.calls", "cost.spend_usd", "latency.p50_ms", "latency.ttft_p50_ms"} <= {
         h.key for h in traced
     }
-    for h in traced:
-        value, based_on = con.sql(
-            f"SELECT {h.sql}, {h.based_on_sql} FROM calls WHERE start_time >= $since AND start_time < $until",
-            params=window,
-        ).fetchall()[0]
-        assert h.based_on == based_on, h.key
-        assert (h.value is None) == (value is None), h.key
-        if value is not None:
-            assert math.isclose(float(h.value), float(value), rel_tol=1e-9), h.key
+    assert_reproduced_by_sql(con, traced, window)
     cost = build_report("cost", con)
     assert cost.headline("spend_usd").value is not None and cost.headline("spend_usd").based_on == made
     latency = build_report("latency", con)
