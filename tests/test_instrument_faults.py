@@ -328,7 +328,6 @@ def test_a_failure_while_classifying_lets_the_request_through_unobserved(
         raise RuntimeError("injected classifier bug")
 
     monkeypatch.setattr(shim, "family_for", broken)
-    monkeypatch.setattr(shim, "_families", {})  # forget paths already classified
     response = _openai(mock).chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
     assert response.choices[0].message.content == mock.calls[0].content
     assert recorder.spans() == []

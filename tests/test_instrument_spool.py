@@ -24,11 +24,11 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from test_instrument_sdks import Recorder
-from test_mock_sdks import CASES
+from test_mock_sdks import CASES, PARAMS
 
 import modelmeter
 from modelmeter import semconv as sc
-from modelmeter.instrument.spool import SpoolProcessor, SpoolWriter
+from modelmeter.instrument.spool import SpoolProcessor, SpoolWriter, ended, record_of
 from modelmeter.instrument.spool_span import SpoolTracer
 from modelmeter.mock import MockProviders
 from modelmeter.record import RECORD_FIELDS
@@ -73,6 +73,52 @@ def test_spans_reach_closed_spool_files_as_flat_records(mock: MockProviders, tmp
     assert isinstance(record["cost_usd"], str) and record["cost_source"] == "genai-prices"
     assert len(record["trace_id"]) == 32 and len(record["span_id"]) == 16
     assert record["end_ns"] - record["start_ns"] > 0 and record["duration_ms"] > 0
+
+
+# what differs between two calls of the same case: ids, clocks and the resource
+_PER_CALL = {"trace_id", "span_id", "call_id", "response_id", "request_id", "start_ns", "end_ns"}
+_PER_CALL |= {"duration_ms", "ttft_ms", "service", sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK}
+
+
+def _same_call_parts(record: dict[str, Any]) -> dict[str, Any]:
+    """The record without what differs per call (rate-limit headers: only which ones were sent)."""
+    kept = {k: v for k, v in record.items() if k not in _PER_CALL}
+    if "attributes" in kept:
+        kept["attributes"] = {
+            k: None if k.startswith(sc.MM_RATELIMIT_PREFIX) else v
+            for k, v in kept["attributes"].items()
+            if k not in _PER_CALL
+        }
+    return kept
+
+
+@pytest.mark.parametrize(("name", "stream", "is_async"), PARAMS)
+async def test_the_spool_only_setup_records_a_call_as_an_sdk_span_describes_it(
+    mock: MockProviders, fake_keys: dict[str, str], tmp_path: Path, name: str, stream: bool, is_async: bool
+) -> None:
+    """With only the spool listening, a call is described on the spool's thread after the span
+    ended (call.py); the record must be the one the app's own SDK span gives for the same call."""
+    recorder = Recorder()
+    modelmeter.instrument(tracer_provider=recorder.provider, spool=False, endpoints=mock.endpoints)
+    try:
+        await CASES[name].run(mock, fake_keys, stream, is_async)
+    finally:
+        modelmeter.uninstrument()
+    (sdk_span,) = recorder.spans()
+    expected = orjson.loads(orjson.dumps(record_of(ended(sdk_span))))
+    mock.reset()  # the same prompt again would be served from the mock's prompt cache
+
+    modelmeter.instrument(spool=str(tmp_path), endpoints=mock.endpoints)
+    try:
+        await CASES[name].run(mock, fake_keys, stream, is_async)
+        assert modelmeter.flush()
+    finally:
+        modelmeter.uninstrument()
+    (record,) = _records(tmp_path)
+    (second,) = mock.calls
+    assert (record.get("response_id"), record.get("request_id")) == (second.response_id, second.request_id)
+    assert record["usage_known"] is (second.usage is not None) and record["status"] == "ok"
+    assert _same_call_parts(record) == _same_call_parts(expected)
 
 
 def test_spool_files_rotate_by_size_and_by_age(tmp_path: Path) -> None:

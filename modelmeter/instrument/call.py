@@ -3,12 +3,16 @@ response, and turned into one GenAI client span when the body ends (consumed, cl
 abandoned), never when the headers arrive.
 
 The span's attributes are gathered in a dict and set once at the end: one validation pass instead
-of forty. Every step that runs in the app's thread is guarded by the shim; a failure in our own
-parsing turns parsing off for this call (`modelmeter.parse_error`) and the bytes keep flowing.
+of forty. In the default setup (the spool is the only reader of our spans) most of that end is done
+on the spool's thread, not the app's (see `CallObservation.end`). Every step that runs in the app's
+thread is guarded by the shim; a failure in our own parsing turns parsing off for this call
+(`modelmeter.parse_error`) and the bytes keep flowing.
 """
 
 from __future__ import annotations
 
+import functools
+import logging
 import time
 from collections.abc import Callable, Mapping
 from decimal import Decimal
@@ -23,9 +27,12 @@ from modelmeter.instrument import correlation, pricing
 from modelmeter.instrument.naming import canonical
 from modelmeter.instrument.providers import Facts, WireFamily
 from modelmeter.instrument.providers.gateway_extras import read_litellm_headers
+from modelmeter.instrument.request import RequestFacts
 from modelmeter.instrument.routes import SEMCONV_PROVIDER, VENDOR_PLATFORM, gateway_from_headers
 from modelmeter.instrument.spool_span import SpoolSpan
 from modelmeter.instrument.streams import JsonCollector, SSEFramer, decoder_for, split_spaced
+
+log = logging.getLogger("modelmeter")
 
 _REQUEST_ID_HEADERS = (
     b"x-request-id",
@@ -80,29 +87,16 @@ class CallObservation:
         self,
         span: Span,
         family: WireFamily,
-        attrs: dict[str, Any],
-        *,
+        request: RequestFacts,
         t0: float,
         start_ns: int,
-        kind: str | None,
-        gateway: str | None,
-        request_model: str | None,
-        is_stream: bool,
-        scope: tuple[int, int],
-        call_id: str,
         capture_max: int | None,
     ) -> None:
         self.span = span
         self.family = family
-        self.attrs = attrs
+        self.request = request
         self._t0 = t0
         self.start_ns = start_ns
-        self.kind = kind
-        self.gateway = gateway
-        self.request_model = request_model
-        self.is_stream = is_stream
-        self.scope = scope
-        self.call_id = call_id
         self.capture_max = capture_max
         self.facts = Facts()
         if capture_max:
@@ -148,7 +142,7 @@ class CallObservation:
             self.ttft_s = time.perf_counter() - self._t0
             self.facts.output_seen = True
             if self.facts.output_parts is None:
-                probes = self.family.skim_probes(self.kind)
+                probes = self.family.skim_probes(self.request.kind)
                 if probes is not None:
                     self._skim_probes = split_spaced(probes)
                     self.batch = []
@@ -187,27 +181,51 @@ class CallObservation:
     # --- the end ---------------------------------------------------------------------------
 
     def end(self, how: str, exc: BaseException | None = None) -> None:
-        """Emit the span: `how` is eof | closed | abandoned | error | failed (no response)."""
+        """Emit the span: `how` is eof | closed | abandoned | error | failed (no response).
+
+        On the app's thread only what cannot wait: the rest of the body is read (it may say the
+        call failed, which the next request's retry and fallback detection needs now) and the
+        span ends. Describing the call (naming, usage, price, headers) is done where the span
+        goes: on the spool's thread for a `SpoolSpan`, here for an SDK span (its processors read
+        the attributes as it ends)."""
         if self.done:
             return
         self.done = True
         duration_s = time.perf_counter() - self._t0
+        error_type: str | None = None
         try:
             self._finish_reading(how)
-            self._describe(how, exc, duration_s)
+            error_type = self._error_type(exc)
         except Exception as err:  # never raise into the app; the span still ends
-            self.attrs[sc.MM_PARSE_ERROR] = f"{type(err).__name__}: {err}"[:200]
+            self.parse_error = f"{type(err).__name__}: {err}"[:200]
         finally:
             # the SSE framer holds our bound method: drop it so no cycle keeps this call (and its
             # span) alive until the next garbage collection
             self._framer = self._json = self._decode = self.batch = None
-            failed = self.attrs.get(sc.MM_STATUS) != "ok"
-            correlation.end(self.scope, self.call_id, failed)
+            correlation.end(self.request.scope, self.request.call_id, error_type is not None)
             span = self.span
-            set_attributes_unchecked(span, self.attrs)
-            if failed:
-                span.set_status(Status(StatusCode.ERROR, str(self.attrs.get(sc.ERROR_TYPE) or "")))
-            span.end(end_time=self.start_ns + int(duration_s * 1e9))
+            end_ns = self.start_ns + int(duration_s * 1e9)
+            if type(span) is SpoolSpan:
+                span.end_then_complete(end_ns, functools.partial(self._complete, how, error_type, duration_s))
+            else:
+                attrs: dict[str, Any] = {}
+                self._complete(how, error_type, duration_s, attrs)
+                set_attributes_unchecked(span, attrs)
+                if error_type is not None:
+                    span.set_status(Status(StatusCode.ERROR, error_type))
+                span.end(end_time=end_ns)
+
+    def _complete(self, how: str, error_type: str | None, duration_s: float, into: dict[str, Any]) -> None:
+        """Describe the call (request and response) into `into`, the span's attributes; never raises."""
+        try:
+            a = self.request.attributes()
+            try:
+                self._describe(a, how, error_type, duration_s)
+            except Exception as err:
+                a[sc.MM_PARSE_ERROR] = f"{type(err).__name__}: {err}"[:200]
+            into.update(a)
+        except Exception:  # the request side failed too: the span keeps what it has
+            log.debug("modelmeter could not describe a call", exc_info=True)
 
     def _finish_reading(self, how: str) -> None:
         if self.parse_error is not None:
@@ -237,23 +255,36 @@ class CallObservation:
         head, tail = collected.head_and_tail()
         self.family.read_json(salvage(head, tail), self.facts)
 
-    def _describe(self, how: str, exc: BaseException | None, duration_s: float) -> None:
-        a = self.attrs
+    def _error_type(self, exc: BaseException | None) -> str | None:
+        """The call's `error.type`, or None when it succeeded: the exception, an HTTP error status,
+        an error the body reported (in a 200 or in a stream), or a body that is not valid JSON."""
+        if exc is not None:
+            return type(exc).__qualname__
+        status = self.http_status
+        if status is not None and status >= 400:
+            return str(status)
+        if self.facts.error_type:
+            return self.facts.error_type
+        return "invalid_json" if self.bad_body else None
+
+    def _describe(self, a: dict[str, Any], how: str, error_type: str | None, duration_s: float) -> None:
+        """The response side of the call's attributes, added to `a`."""
         facts = self.facts
+        kind = self.request.kind
         headers = self.response_headers
         status = self.http_status
         # a host known as a vendor's is direct; any other may be a gateway that names itself in headers
-        gateway = self.gateway or (None if self.kind in VENDOR_PLATFORM else gateway_from_headers(headers))
+        gateway = self.request.gateway or (None if kind in VENDOR_PLATFORM else gateway_from_headers(headers))
         if gateway:
             a[sc.MM_ROUTE] = "gateway"
             a[sc.MM_GATEWAY] = gateway
 
         # model naming: the model that answered, else the one asked for
-        model = facts.response_model or self.request_model
-        platform = _platform(self.kind, gateway, facts.served_by, a.get(sc.SERVER_ADDRESS))
+        model = facts.response_model or self.request.model
+        platform = _platform(kind, gateway, facts.served_by, a.get(sc.SERVER_ADDRESS))
         vendor = None
         if model:
-            vendor, canonical_model = canonical(model, _DEFAULT_MODEL_VENDOR.get(self.kind or ""))
+            vendor, canonical_model = canonical(model, _DEFAULT_MODEL_VENDOR.get(kind or ""))
             a[sc.MM_MODEL] = canonical_model
             if vendor:
                 a[sc.MM_PROVIDER] = vendor
@@ -277,18 +308,9 @@ class CallObservation:
             _header_facts(headers, a)
 
         # how it ended
-        error_type: str | None = None
-        if exc is not None:
-            error_type = type(exc).__qualname__
-        elif status is not None and status >= 400:
-            error_type = str(status)
-            if facts.error_type:
-                a[sc.MM_ERROR_CODE] = facts.error_type
-        elif facts.error_type:
-            error_type = facts.error_type
-        elif self.bad_body:
-            error_type = "invalid_json"
-        if self.is_stream:
+        if status is not None and status >= 400 and facts.error_type:
+            a[sc.MM_ERROR_CODE] = facts.error_type
+        if self.request.streaming:
             complete = facts.terminal or (
                 self.family.ENDS_AT_EOF and (how == "eof" or facts.finish_reason is not None)
             )

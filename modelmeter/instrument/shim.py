@@ -28,10 +28,11 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Tracer
 
 from modelmeter import semconv as sc
-from modelmeter.instrument import clock, correlation, keys, sdk, tags
+from modelmeter.instrument import clock, correlation, tags
 from modelmeter.instrument.call import CallObservation, provider_name
 from modelmeter.instrument.naming import canonical
 from modelmeter.instrument.providers import WireFamily, family_for
+from modelmeter.instrument.request import RequestFacts, max_tokens_of
 from modelmeter.instrument.routes import Endpoint, is_vendor, kind_of
 from modelmeter.instrument.streams import tee_classes
 
@@ -47,7 +48,7 @@ class ShimConfig:
     tracer: Tracer
     endpoints: tuple[Endpoint, ...] = ()
     capture_max: int | None = None  # None: content capture off
-    routes: dict[tuple[str, str, int | None, str], Route] = field(default_factory=dict)  # see `_route`
+    routes: dict[tuple[Any, ...], Route | None] = field(default_factory=dict)  # see `_route`
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +56,7 @@ class Route:
     """What a URL alone tells about a call, worked out once per endpoint (see `_route`)."""
 
     family: WireFamily
+    path: str
     kind: str | None  # vendor or gateway kind of the host, None when unknown
     gateway: str | None
     operation: str
@@ -177,33 +179,38 @@ def _attach(observation: CallObservation, response: Any, tee: type) -> Any:
 def _begin(config: ShimConfig, request: Any, *, is_async: bool) -> CallObservation | None:
     """Classify a POST; None when it is not an AI call or anything about it fails."""
     try:
-        url = request.url
-        path = url.path
-        family = _families.get(path, _UNKNOWN)
-        if family is _UNKNOWN:
-            if len(_families) >= MAX_CACHED_PATHS:
-                _families.clear()
-            family = _families[path] = family_for(path)
-        if family is None:
+        route = _route(config, request.url)
+        if route is None:
             return None
-        return _observe(config, request, url, path, family, is_async)
+        return _observe(config, request, route, is_async)
     except Exception:
         log.debug("modelmeter could not classify a request", exc_info=True)
         return None
 
 
 _UNKNOWN: Any = object()
-_families: dict[str, WireFamily | None] = {}  # request path -> wire family (None: not an AI call)
 
 
-def _route(config: ShimConfig, url: Any, path: str, family: WireFamily) -> Route:
-    """The endpoint's route, cached per (scheme, host, port, path) on the config (whose
-    `endpoints` it depends on): host classification and the fixed attributes are done once."""
-    scheme, host, port = url.scheme, url.host, url.port
-    key = (scheme, host, port, path)
-    route = config.routes.get(key)
-    if route is not None:
-        return route
+def _route(config: ShimConfig, url: Any) -> Route | None:
+    """The endpoint's route (None: not an AI call), cached per (scheme, host, port, path) on the
+    config, whose `endpoints` it depends on: the URL is classified once per endpoint. The key is
+    read from the URL's parsed form, which httpx and httpx2 keep (the public properties re-derive
+    each part on every access)."""
+    parts = getattr(url, "_uri_reference", url)
+    key = (parts.scheme, parts.host, parts.port, parts.path)
+    route = config.routes.get(key, _UNKNOWN)
+    if route is _UNKNOWN:
+        if len(config.routes) >= MAX_CACHED_PATHS:
+            config.routes.clear()
+        route = config.routes[key] = _classify(config, url)
+    return route
+
+
+def _classify(config: ShimConfig, url: Any) -> Route | None:
+    scheme, host, port, path = url.scheme, url.host, url.port, url.path
+    family = family_for(path)
+    if family is None:
+        return None
     kind = kind_of(scheme, host, port, path, config.endpoints)
     gateway = None if kind is None or is_vendor(kind) else kind
     operation = family.operation(path)
@@ -218,83 +225,57 @@ def _route(config: ShimConfig, url: Any, path: str, family: WireFamily) -> Route
         attrs[sc.SERVER_PORT] = port
     if gateway:
         attrs[sc.MM_GATEWAY] = gateway
-    if len(config.routes) >= MAX_CACHED_PATHS:
-        config.routes.clear()
-    route = config.routes[key] = Route(family, kind, gateway, operation, attrs)
-    return route
+    return Route(family, path, kind, gateway, operation, attrs)
 
 
-def _observe(
-    config: ShimConfig, request: Any, url: Any, path: str, family: Any, is_async: bool
-) -> CallObservation:
+def _observe(config: ShimConfig, request: Any, route: Route, is_async: bool) -> CallObservation:
+    """Read what must be read as the request leaves (the rest of its description waits for the end
+    of the call: `RequestFacts.attributes`) and start the span."""
     t0 = time.perf_counter()
     start_ns = clock.now_ns()
-    route = _route(config, url, path, family)
-    kind, gateway, operation = route.kind, route.gateway, route.operation
+    family = route.family
     body_bytes = _request_body(request)
     body = _decode_body(body_bytes)
+    path = route.path
     request_model = family.request_model(path, body)
-    streaming = family.streaming(path, body)
     headers = lowered_headers(request.headers)
-
-    attrs = route.attrs.copy()
-    attrs[sc.GEN_AI_REQUEST_STREAM] = streaming
-    if request_model:
-        attrs[sc.GEN_AI_REQUEST_MODEL] = request_model
-    if body:
-        max_tokens = (
-            body.get("max_tokens") or body.get("max_completion_tokens") or body.get("max_output_tokens")
-        )
-        if isinstance(max_tokens, int):
-            attrs[sc.GEN_AI_REQUEST_MAX_TOKENS] = max_tokens
-        if config.capture_max:
-            _capture_input(body, config.capture_max, attrs)
-
-    sdk_name, sdk_version = sdk.sdk_of(headers)
-    if sdk_name:
-        attrs[sc.MM_SDK] = sdk_name
-    if sdk_version:
-        attrs[sc.MM_SDK_VERSION] = sdk_version
-    query_key = url.params.get("key") if family.NAME == "gemini" else None
-    credential = keys.credential_of(headers, query_key, kind)
-    if credential is not None:
-        attrs[sc.MM_KEY_FINGERPRINT] = credential.fingerprint
-        attrs[sc.MM_AUTH_KIND] = credential.kind
-        for claim, value in credential.claims:
-            attrs[sc.MM_KEY_CLAIM_PREFIX + claim] = value
-
     serial, tag_attributes = tags.current_attributes()
-    attrs.update(tag_attributes)
 
     retry_header = headers.get(b"x-stainless-retry-count")
     sdk_retry = int(retry_header) if retry_header and retry_header.isdigit() else None
     scope = correlation.scope_key(is_async, serial)
     requested = canonical(request_model, None)[1] if request_model else None
     call_id, attempt, fallback_from = correlation.begin(scope, hash(body_bytes), requested, sdk_retry)
-    attrs[sc.MM_CALL_ID] = call_id
-    attrs[sc.MM_ATTEMPT] = attempt
+
+    facts = RequestFacts(
+        route.attrs,
+        route.kind,
+        route.gateway,
+        headers,
+        request_model,
+        family.streaming(path, body),
+        tag_attributes,
+        scope,
+        call_id,
+        attempt,
+    )
     if fallback_from:
-        attrs[sc.MM_FALLBACK_FROM] = fallback_from
+        facts.fallback_from = fallback_from
+    if body:
+        max_tokens = max_tokens_of(body)
+        if max_tokens is not None:
+            facts.max_tokens = max_tokens
+        if config.capture_max:
+            facts.capture_input(body, config.capture_max)
+    if family.NAME == "gemini":
+        facts.query_key = request.url.params.get("key")
 
     span = config.tracer.start_span(
-        f"{operation} {request_model}" if request_model else operation,
+        f"{route.operation} {request_model}" if request_model else route.operation,
         kind=SpanKind.CLIENT,
         start_time=start_ns,
     )
-    return CallObservation(
-        span,
-        family,
-        attrs,
-        t0=t0,
-        start_ns=start_ns,
-        kind=kind,
-        gateway=gateway,
-        request_model=request_model,
-        is_stream=streaming,
-        scope=scope,
-        call_id=call_id,
-        capture_max=config.capture_max,
-    )
+    return CallObservation(span, family, facts, t0, start_ns, config.capture_max)
 
 
 def lowered_headers(headers: Any) -> dict[bytes, bytes]:
@@ -343,17 +324,3 @@ def _sniff_large_body(body: bytes) -> dict[str, Any]:
         if _STREAM_FIELD.search(window):
             found["stream"] = True
     return found
-
-
-def _capture_input(body: dict[str, Any], limit: int, attrs: dict[str, Any]) -> None:
-    """Opt-in content capture: the prompt part of the request body, cut at `limit` bytes."""
-    prompt = {
-        k: body[k]
-        for k in ("system", "systemInstruction", "instructions", "messages", "input", "contents", "prompt")
-        if k in body
-    }
-    text = orjson.dumps(prompt).decode()
-    if len(text) > limit:
-        text = text[:limit]
-        attrs[sc.MM_CAPTURE_TRUNCATED] = True
-    attrs[sc.GEN_AI_INPUT_MESSAGES] = text

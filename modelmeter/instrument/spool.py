@@ -34,6 +34,7 @@ import orjson
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
 
 from modelmeter import semconv
+from modelmeter.instrument.spool_span import SpoolSpan
 
 log = logging.getLogger("modelmeter")
 
@@ -52,14 +53,22 @@ _key_of: Callable[[str], str | None] = _KEY_OF.get
 
 
 # What the spool keeps of an ended span until its thread writes it: plain values and the span's
-# own attribute dict (name, trace id, span id, parent span id, start, end, attributes, resource).
-Ended = tuple[str, int, int, int | None, int | None, int | None, Mapping[str, Any], Any]
+# own attribute dict (name, trace id, span id, parent span id, start, end, attributes, resource,
+# and the work a `SpoolSpan` left to complete its attributes on the spool's thread, or None).
+Ended = tuple[
+    str, int, int, int | None, int | None, int | None, Mapping[str, Any], Any, Callable[[Any], None] | None
+]
 
 
 def ended(span: ReadableSpan) -> Ended:
     """The few values of a span its record needs (cheap: runs on the app's thread as a span ends)."""
     context = span.context
     parent = span.parent
+    if type(span) is SpoolSpan:
+        attributes: Mapping[str, Any] = span.attributes
+        complete = span.complete
+    else:
+        attributes, complete = _plain_attributes(span), None
     return (
         span.name,
         context.trace_id if context else 0,
@@ -67,8 +76,9 @@ def ended(span: ReadableSpan) -> Ended:
         parent.span_id if parent else None,
         span.start_time,
         span.end_time,
-        _plain_attributes(span),
+        attributes,
         span.resource,
+        complete,
     )
 
 
@@ -77,7 +87,9 @@ def record_of(span: Ended) -> dict[str, Any]:
     `attributes` (record.py: a missing key is null, and convention copies of a column are left out).
 
     Written for speed (tuples stay tuples: orjson writes them as arrays)."""
-    name, trace_id, span_id, parent_span_id, start_ns, end_ns, attributes, resource = span
+    name, trace_id, span_id, parent_span_id, start_ns, end_ns, attributes, resource, complete = span
+    if complete is not None:
+        complete(attributes)
     service, environment = _resource_fields(resource)
     record: dict[Any, Any] = {
         "name": name,

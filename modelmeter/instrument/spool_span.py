@@ -18,7 +18,7 @@ nothing; attributes are kept without the SDK's count limit.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -46,6 +46,7 @@ class SpoolSpan(trace.Span):
     __slots__ = (
         "_processor",
         "attributes",
+        "complete",
         "context",
         "end_time",
         "instrumentation_scope",
@@ -73,6 +74,7 @@ class SpoolSpan(trace.Span):
         self.start_time = start_time
         self.end_time: int | None = None
         self.attributes: dict[str, Any] = {}
+        self.complete: Callable[[dict[str, Any]], None] | None = None
         self.status = _UNSET
         self.resource = tracer.resource
         self.instrumentation_scope = tracer.scope
@@ -131,6 +133,13 @@ class SpoolSpan(trace.Span):
         self.end_time = end_time if end_time is not None else clock.now_ns()
         if self._processor is not None:
             self._processor.on_end(self)  # type: ignore[arg-type]  # reads what a ReadableSpan has
+
+    def end_then_complete(self, end_time: int, complete: Callable[[dict[str, Any]], None]) -> None:
+        """End the span now and leave `complete` (which adds the rest of its attributes, and must not
+        raise) to the spool's thread, which calls it just before the span's record is made: work no
+        one reads before then stays off the app's thread."""
+        self.complete = complete
+        self.end(end_time)
 
 
 def _clean(value: Any) -> Any:
