@@ -14,8 +14,9 @@ each round untimed) so that drift hits both alike:
    per chunk from network noise.
 
 The instrumented side is the default setup: a private TracerProvider whose only consumer is the
-spool (written to a temporary directory). Reported: medians of per-call times in µs; the mean of
-per-call process CPU as well, because the spool thread's work comes in batches that a median of
+spool (written to a temporary directory). Reported: pooled medians of per-call times in µs per
+side, and what the shim adds as the median over round pairs of the difference of the two rounds'
+medians (see `_result`); the difference of mean per-call process CPU as well, because the spool thread's work comes in batches that a median of
 per-call times leaves out (the mean counts it, along with garbage collections); and per stream
 chunk three figures: the 50-chunk stream's added time / 50 (per-call costs included); (stream added
 - JSON added) / 50 (per-stream costs such as time to first token and the stream's end included);
@@ -34,6 +35,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from importlib.metadata import version
 from typing import Any
 
@@ -153,55 +155,80 @@ def _time(call: Callable[[], None], n: int, warmup: int) -> Iterator[Sample]:
         yield (time.perf_counter() - t0) * 1e6, (time.process_time() - c0) * 1e6
 
 
+RoundPair = tuple[list[Sample], list[Sample]]  # one bare round and the instrumented round beside it
+
+
 def _interleaved(
     call: Callable[[], None], rounds: int, calls: int, warmup: int, spool: str
-) -> tuple[list[Sample], list[Sample]]:
-    bare: list[Sample] = []
-    instrumented: list[Sample] = []
+) -> list[RoundPair]:
+    pairs: list[RoundPair] = []
     for r in range(rounds):
         order = (False, True) if r % 2 == 0 else (True, False)
+        samples: dict[bool, list[Sample]] = {}
         for on in order:
             if on:
                 modelmeter.instrument(spool=spool)
-                instrumented.extend(_time(call, calls, warmup))
+            samples[on] = list(_time(call, calls, warmup))
+            if on:
                 modelmeter.uninstrument()
-            else:
-                bare.extend(_time(call, calls, warmup))
-    return bare, instrumented
+        pairs.append((samples[False], samples[True]))
+    return pairs
 
 
-# medians of bare wall, instrumented wall, bare CPU, instrumented CPU; then the CPU means
-Medians = tuple[float, float, float, float, float, float]
+@dataclass(frozen=True)
+class Result:
+    """One case: pooled medians per side, and what the shim adds (wall, CPU, CPU mean)."""
+
+    bare_wall: float
+    instrumented_wall: float
+    bare_cpu: float
+    instrumented_cpu: float
+    added_wall: float
+    added_cpu: float
+    added_cpu_mean: float
 
 
-def _medians(bare: list[Sample], instrumented: list[Sample]) -> Medians:
-    return (
+def _result(pairs: list[RoundPair]) -> Result:
+    """The added figures are medians over round pairs of (instrumented round's median - bare round's
+    median): this machine's speed shifts by up to 2x between phases of a minute, which a difference
+    of two pooled medians takes in whenever the phases fall unevenly on the two sides; a pair's two
+    rounds run seconds apart, in the same phase. The CPU mean figure (which counts the spool thread's
+    batched work) is the difference of the pooled means."""
+    bare = [s for b, _ in pairs for s in b]
+    instrumented = [s for _, i in pairs for s in i]
+
+    def added(field: int) -> float:
+        return statistics.median(
+            statistics.median(s[field] for s in i) - statistics.median(s[field] for s in b) for b, i in pairs
+        )
+
+    return Result(
         statistics.median(s[0] for s in bare),
         statistics.median(s[0] for s in instrumented),
         statistics.median(s[1] for s in bare),
         statistics.median(s[1] for s in instrumented),
-        statistics.fmean(s[1] for s in bare),
-        statistics.fmean(s[1] for s in instrumented),
+        added(0),
+        added(1),
+        statistics.fmean(s[1] for s in instrumented) - statistics.fmean(s[1] for s in bare),
     )
 
 
-def _row(label: str, calls: int, m: Medians) -> str:
-    """One table row: medians of wall and process CPU time, bare and instrumented, the differences,
-    and the difference of mean process CPU (which counts the spool thread's batched work)."""
-    bw, iw, bc, ic, bm, im = m
-    cells = [label, f"{calls} + {calls}", f"{bw:,.0f} → {iw:,.0f}", f"**{iw - bw:+,.1f}**"]
-    cells += [f"{bc:,.0f} → {ic:,.0f}", f"**{ic - bc:+,.1f}**", f"{im - bm:+,.1f}"]
+def _row(label: str, calls: int, r: Result) -> str:
+    """One table row: pooled medians bare and instrumented, and what the shim adds."""
+    cells = [label, f"{calls} + {calls}", f"{r.bare_wall:,.0f} → {r.instrumented_wall:,.0f}"]
+    cells += [f"**{r.added_wall:+,.1f}**", f"{r.bare_cpu:,.0f} → {r.instrumented_cpu:,.0f}"]
+    cells += [f"**{r.added_cpu:+,.1f}**", f"{r.added_cpu_mean:+,.1f}"]
     return "| " + " | ".join(cells) + " |"
 
 
-def _chunk_row(label: str, json: Medians, stream: Medians, short: Medians) -> str:
+def _chunk_row(label: str, json: Result, stream: Result, short: Result) -> str:
     """Per chunk (wall, then CPU): stream added / CHUNKS, (stream - JSON added) / CHUNKS, and
     (stream - short stream added) / (CHUNKS - FEW_CHUNKS), the cost of one more chunk."""
     cells = [label]
-    for bare, inst in ((0, 1), (2, 3)):
-        whole = stream[inst] - stream[bare]
-        beyond_json = whole - (json[inst] - json[bare])
-        beyond_short = whole - (short[inst] - short[bare])
+    for field in ("added_wall", "added_cpu"):
+        whole = getattr(stream, field)
+        beyond_json = whole - getattr(json, field)
+        beyond_short = whole - getattr(short, field)
         cells += [f"{whole / CHUNKS:+.2f}", f"{beyond_json / CHUNKS:+.2f}"]
         cells.append(f"**{beyond_short / (CHUNKS - FEW_CHUNKS):+.2f}**")
     return "| " + " | ".join(cells) + " |"
@@ -228,12 +255,12 @@ def main() -> None:
         canned = _canned_client()
         timing = (args.rounds, args.calls, args.warmup, spool)
         for where, client in (("mock", mock_client), ("in-memory", canned)):
-            json_m = _medians(*_interleaved(_json_call(client), *timing))
+            json_m = _result(_interleaved(_json_call(client), *timing))
             rows.append(_row(f"{where}, JSON chat completion", args.rounds * args.calls, json_m))
             print(rows[-1], flush=True)
             streams = []
             for chunks in (CHUNKS, FEW_CHUNKS):
-                streams.append(_medians(*_interleaved(_stream_call(client, chunks), *timing)))
+                streams.append(_result(_interleaved(_stream_call(client, chunks), *timing)))
                 rows.append(
                     _row(f"{where}, SSE stream of {chunks} chunks", args.rounds * args.calls, streams[-1])
                 )
