@@ -16,8 +16,9 @@ each round untimed) so that drift hits both alike:
 The instrumented side is the default setup: a private TracerProvider whose only consumer is the
 spool (written to a temporary directory). Reported: pooled medians of per-call times in µs per
 side, and what the shim adds as the median over round pairs of the difference of the two rounds'
-medians (see `_result`); the difference of mean per-call process CPU as well, because the spool thread's work comes in batches that a median of
-per-call times leaves out (the mean counts it, along with garbage collections); and per stream
+medians (see `_result`); the difference of mean per-call process CPU as well, because the spool
+thread's work comes in batches that a median of per-call times leaves out (the mean counts it,
+along with garbage collections); and per stream
 chunk three figures: the 50-chunk stream's added time / 50 (per-call costs included); (stream added
 - JSON added) / 50 (per-stream costs such as time to first token and the stream's end included);
 and the cost of one more chunk, (50-chunk stream added - 5-chunk stream added) / 45, which is what

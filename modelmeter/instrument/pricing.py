@@ -1,4 +1,4 @@
-"""The estimated cost of a call, from genai-prices, cheap enough for the request path.
+"""The estimated cost of a call, from genai-prices, cheap enough to run for every call.
 
 genai-prices' own calculation costs about 60 µs; most models have flat per-token prices, so we ask
 it once per (provider, model, minute) for the price of one million tokens of each kind and then
