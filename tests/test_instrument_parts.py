@@ -17,7 +17,7 @@ import pytest
 
 import modelmeter
 from modelmeter import semconv as sc
-from modelmeter.instrument import streams, tags
+from modelmeter.instrument import correlation, streams, tags
 from modelmeter.instrument.keys import credential_of, fingerprint
 from modelmeter.instrument.naming import canonical
 from modelmeter.instrument.providers import FAMILIES, family_for
@@ -400,3 +400,25 @@ def test_a_vendor_route_is_skimmed_without_other_vendors_extras() -> None:
     assert b'"x_groq"' not in (family.skim_probes("openai") or ())
     assert b'"x_groq"' in (family.skim_probes("groq") or ())
     assert family.skim_probes(None) == family.SKIM and family.skim_probes("vercel") == family.SKIM
+
+
+def test_a_call_ended_by_garbage_collection_inside_begin_does_not_deadlock(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An abandoned stream in a reference cycle is ended by its finalizer when the cyclic collector
+    runs, on whatever thread allocated at that moment, also one inside `correlation.begin`."""
+    real_last = correlation._Last
+
+    def last_that_triggers_a_collection(*args: object) -> object:
+        correlation.end((-1, 0), "abandoned-call", True)  # what the finalizer does
+        return real_last(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(correlation, "_Last", last_that_triggers_a_collection)
+    began = threading.Event()
+
+    def begin() -> None:
+        correlation.begin((-2, 0), 1, "gpt-4o-mini", None)
+        began.set()
+
+    threading.Thread(target=begin, daemon=True).start()
+    assert began.wait(5), "correlation.begin deadlocked on its own lock"

@@ -34,7 +34,9 @@ class _Last:
 
 
 _last: dict[tuple[int, int], _Last] = {}
-_lock = threading.Lock()
+# reentrant: the cyclic garbage collector can end an abandoned stream's call (its finalizer calls
+# `end`) on whatever thread it runs, also one that is inside `begin` at that moment
+_lock = threading.RLock()
 
 
 def scope_key(is_async: bool, tag_scope: int) -> tuple[int, int]:
