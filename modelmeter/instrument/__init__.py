@@ -5,7 +5,8 @@ any SDK or a plain client, becomes one GenAI client span per HTTP attempt, ended
 body has been consumed, closed, failed or abandoned. Spans go to the spool (`spool.py`) through our
 own batching span processor (a thread writes them), and to the app's own OpenTelemetry pipeline
 when it has one (`tracing.py`). When the spool is their only consumer, they are light API spans
-instead of SDK spans (`spool_span.py`).
+instead of SDK spans (`spool_span.py`), and most of a call's description (request attributes, key
+fingerprint, naming, usage, price) is made on the spool's thread rather than the app's (`call.py`).
 
 One logical call counts once. The anthropic SDK (2.x) opens its own GenAI span
 (`anthropic.messages.create`, scope `com.anthropic.sdk.python`) whenever a TracerProvider is set.
