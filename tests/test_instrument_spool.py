@@ -9,6 +9,8 @@ import re
 import subprocess
 import sys
 import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -370,6 +372,41 @@ def test_under_an_unsampled_parent_no_span_reaches_the_spool_as_with_the_sdk_sam
         modelmeter.uninstrument()
     assert response.choices[0].message.content == mock.calls[0].content
     assert _records(tmp_path) == []
+
+
+def test_calls_from_many_threads_each_reach_the_spool_once_and_whole(
+    mock: MockProviders, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """App threads end calls while the spool's thread describes and writes earlier ones (it wakes
+    every 8 spans here, so the two overlap all the time)."""
+    monkeypatch.setitem(SpoolProcessor.__init__.__kwdefaults__, "wake_at", 8)  # type: ignore[index]
+    threads, calls = 8, 25
+    spool = tmp_path / "spool"
+    modelmeter.instrument(spool=str(spool), endpoints=mock.endpoints)
+    try:
+        client = openai.OpenAI(
+            base_url=mock.base_url("openai"), api_key="sk-proj-FAKE0000000000", max_retries=0
+        )
+
+        def work(worker: int) -> None:
+            with modelmeter.tag(workflow=f"w{worker}"):
+                for _ in range(calls):
+                    client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(work, range(threads)))
+        assert modelmeter.flush()
+    finally:
+        modelmeter.uninstrument()
+    records = _records(spool)
+    served = {call.response_id: call for call in mock.calls}
+    assert len(records) == len(served) == threads * calls
+    for record in records:
+        usage = served[record["response_id"]].usage
+        assert usage is not None and record["status"] == "ok" and record["cost_source"] == "genai-prices"
+        assert (record["input_tokens"], record["output_tokens"]) == (usage.input_tokens, usage.output_tokens)
+    assert Counter(r["workflow"] for r in records) == {f"w{i}": calls for i in range(threads)}
+    assert len({r["call_id"] for r in records}) == len(records)
 
 
 def test_past_its_bound_the_spool_queue_drops_spans_with_one_warning(
