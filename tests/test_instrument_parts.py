@@ -422,3 +422,17 @@ def test_a_call_ended_by_garbage_collection_inside_begin_does_not_deadlock(
 
     threading.Thread(target=begin, daemon=True).start()
     assert began.wait(5), "correlation.begin deadlocked on its own lock"
+
+
+def test_the_body_key_of_a_large_request_is_its_samples_and_length() -> None:
+    """Retries send the same bytes; a large body is keyed by samples (hashing it whole is slow)."""
+    from modelmeter.instrument.shim import body_key
+
+    small = b'{"model":"m","messages":[]}'
+    assert body_key(small) == body_key(bytes(bytearray(small))) == hash(small)
+    large = orjson.dumps({"messages": [{"role": "user", "content": "x" * 200_000}], "model": "m"})
+    assert body_key(large) == body_key(bytes(bytearray(large)))  # the same bytes, another object
+    assert body_key(large) != body_key(large.replace(b'"m"}', b'"n"}'))  # the end differs
+    assert body_key(large) != body_key(large[:-1] + b" }")  # one byte longer
+    head_differs = large.replace(b'"role":"user"', b'"role":"tool"')
+    assert body_key(large) != body_key(head_differs)

@@ -245,7 +245,7 @@ def _observe(config: ShimConfig, request: Any, route: Route, is_async: bool) -> 
     sdk_retry = int(retry_header) if retry_header and retry_header.isdigit() else None
     scope = correlation.scope_key(is_async, serial)
     requested = canonical(request_model, None)[1] if request_model else None
-    call_id, attempt, fallback_from = correlation.begin(scope, hash(body_bytes), requested, sdk_retry)
+    call_id, attempt, fallback_from = correlation.begin(scope, body_key(body_bytes), requested, sdk_retry)
 
     facts = RequestFacts(
         route.attrs,
@@ -288,6 +288,20 @@ def lowered_headers(headers: Any) -> dict[bytes, bytes]:
 
 
 _LOWER, _VALUE = operator.itemgetter(1), operator.itemgetter(2)
+
+
+_BODY_SAMPLE = 4096
+
+
+def body_key(body: bytes) -> int:
+    """What tells a retry's body from another request's (correlation.py): the hash of the whole body
+    up to 16 KiB; past that, of its length and 4 KiB from its start, middle and end. Hashing a body
+    whole costs about 0.3 µs per KiB (65 µs for a 200 KB prompt), on the app's thread."""
+    size = len(body)
+    if size <= 4 * _BODY_SAMPLE:
+        return hash(body)
+    middle = size // 2 - _BODY_SAMPLE // 2
+    return hash((size, body[:_BODY_SAMPLE], body[middle : middle + _BODY_SAMPLE], body[-_BODY_SAMPLE:]))
 
 
 def _request_body(request: Any) -> bytes:
