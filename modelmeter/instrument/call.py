@@ -12,7 +12,6 @@ thread is guarded by the shim; a failure in our own parsing turns parsing off fo
 from __future__ import annotations
 
 import functools
-import logging
 import time
 from collections.abc import Callable, Mapping
 from decimal import Decimal
@@ -31,8 +30,6 @@ from modelmeter.instrument.request import RequestFacts
 from modelmeter.instrument.routes import SEMCONV_PROVIDER, VENDOR_PLATFORM, gateway_from_headers
 from modelmeter.instrument.spool_span import SpoolSpan
 from modelmeter.instrument.streams import JsonCollector, SSEFramer, decoder_for, split_spaced
-
-log = logging.getLogger("modelmeter")
 
 _REQUEST_ID_HEADERS = (
     b"x-request-id",
@@ -206,26 +203,24 @@ class CallObservation:
             span = self.span
             end_ns = self.start_ns + int(duration_s * 1e9)
             if type(span) is SpoolSpan:
-                span.end_then_complete(end_ns, functools.partial(self._complete, how, error_type, duration_s))
+                span.end_then_complete(
+                    end_ns, functools.partial(self._attributes, how, error_type, duration_s)
+                )
             else:
-                attrs: dict[str, Any] = {}
-                self._complete(how, error_type, duration_s, attrs)
-                set_attributes_unchecked(span, attrs)
+                set_attributes_unchecked(span, self._attributes(how, error_type, duration_s))
                 if error_type is not None:
                     span.set_status(Status(StatusCode.ERROR, error_type))
                 span.end(end_time=end_ns)
 
-    def _complete(self, how: str, error_type: str | None, duration_s: float, into: dict[str, Any]) -> None:
-        """Describe the call (request and response) into `into`, the span's attributes; never raises."""
+    def _attributes(self, how: str, error_type: str | None, duration_s: float) -> dict[str, Any]:
+        """The call's span attributes, request side and response side; never raises."""
+        a: dict[str, Any] = {}
         try:
             a = self.request.attributes()
-            try:
-                self._describe(a, how, error_type, duration_s)
-            except Exception as err:
-                a[sc.MM_PARSE_ERROR] = f"{type(err).__name__}: {err}"[:200]
-            into.update(a)
-        except Exception:  # the request side failed too: the span keeps what it has
-            log.debug("modelmeter could not describe a call", exc_info=True)
+            self._describe(a, how, error_type, duration_s)
+        except Exception as err:
+            a[sc.MM_PARSE_ERROR] = f"{type(err).__name__}: {err}"[:200]
+        return a
 
     def _finish_reading(self, how: str) -> None:
         if self.parse_error is not None:

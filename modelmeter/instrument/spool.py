@@ -54,10 +54,9 @@ _key_of: Callable[[str], str | None] = _KEY_OF.get
 
 # What the spool keeps of an ended span until its thread writes it: plain values and the span's
 # own attribute dict (name, trace id, span id, parent span id, start, end, attributes, resource,
-# and the work a `SpoolSpan` left to complete its attributes on the spool's thread, or None).
-Ended = tuple[
-    str, int, int, int | None, int | None, int | None, Mapping[str, Any], Any, Callable[[Any], None] | None
-]
+# and what gives the rest of a `SpoolSpan`'s attributes on the spool's thread, or None).
+Completion = Callable[[], Mapping[str, Any]]
+Ended = tuple[str, int, int, int | None, int | None, int | None, Mapping[str, Any], Any, Completion | None]
 
 
 def ended(span: ReadableSpan) -> Ended:
@@ -89,7 +88,7 @@ def record_of(span: Ended) -> dict[str, Any]:
     Written for speed (tuples stay tuples: orjson writes them as arrays)."""
     name, trace_id, span_id, parent_span_id, start_ns, end_ns, attributes, resource, complete = span
     if complete is not None:
-        complete(attributes)
+        attributes = {**attributes, **complete()}
     service, environment = _resource_fields(resource)
     record: dict[Any, Any] = {
         "name": name,

@@ -74,7 +74,7 @@ class SpoolSpan(trace.Span):
         self.start_time = start_time
         self.end_time: int | None = None
         self.attributes: dict[str, Any] = {}
-        self.complete: Callable[[dict[str, Any]], None] | None = None
+        self.complete: Callable[[], Mapping[str, Any]] | None = None
         self.status = _UNSET
         self.resource = tracer.resource
         self.instrumentation_scope = tracer.scope
@@ -134,10 +134,10 @@ class SpoolSpan(trace.Span):
         if self._processor is not None:
             self._processor.on_end(self)  # type: ignore[arg-type]  # reads what a ReadableSpan has
 
-    def end_then_complete(self, end_time: int, complete: Callable[[dict[str, Any]], None]) -> None:
-        """End the span now and leave `complete` (which adds the rest of its attributes, and must not
-        raise) to the spool's thread, which calls it just before the span's record is made: work no
-        one reads before then stays off the app's thread."""
+    def end_then_complete(self, end_time: int, complete: Callable[[], Mapping[str, Any]]) -> None:
+        """End the span now and leave `complete` (which returns the rest of its attributes, and must
+        not raise) to the spool's thread, which calls it just before the span's record is made: work
+        no one reads before then stays off the app's thread."""
         self.complete = complete
         self.end(end_time)
 
