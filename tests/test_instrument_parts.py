@@ -366,13 +366,13 @@ def test_environment_gives_process_wide_default_tags(monkeypatch: pytest.MonkeyP
 
 
 def test_a_request_too_large_to_decode_still_gives_its_model_and_stream_flag() -> None:
-    from modelmeter.instrument.shim import MAX_PARSED_REQUEST_BYTES, _decode_body
+    from modelmeter.instrument.request import MAX_PARSED_REQUEST_BYTES, decode_body
 
     prompt = "x" * (MAX_PARSED_REQUEST_BYTES + 10)
     body = orjson.dumps(
         {"messages": [{"role": "user", "content": prompt}], "model": "gpt-4o", "stream": True}
     )
-    assert _decode_body(body) == {"model": "gpt-4o", "stream": True}
+    assert decode_body(body) == {"model": "gpt-4o", "stream": True}
 
 
 def test_skim_skips_events_before_the_first_probe_and_reads_the_rest() -> None:
@@ -402,31 +402,77 @@ def test_a_vendor_route_is_skimmed_without_other_vendors_extras() -> None:
     assert family.skim_probes(None) == family.SKIM and family.skim_probes("vercel") == family.SKIM
 
 
-def test_a_call_ended_by_garbage_collection_inside_begin_does_not_deadlock(
+class _Attempt:
+    """The least an attempt must have for `correlation`."""
+
+    call_id, attempt, fallback_from, began_at = "", 0, None, 1.0
+
+    def __init__(self, scope: tuple[int, int]) -> None:
+        self.scope = scope
+
+    def identity(self) -> tuple[int, str | None, int | None]:
+        return 1, "openai/gpt-4o-mini", None
+
+
+def test_a_call_ended_by_garbage_collection_inside_settle_does_not_deadlock(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """An abandoned stream in a reference cycle is ended by its finalizer when the cyclic collector
-    runs, on whatever thread allocated at that moment, also one inside `correlation.begin`."""
+    """An abandoned stream in a reference cycle is ended when the cyclic collector runs, on whatever
+    thread allocated at that moment, also one inside `correlation.settle`; with SDK spans that end
+    settles too."""
     real_last = correlation._Last
 
     def last_that_triggers_a_collection(*args: object) -> object:
-        correlation.end((-1, 0), "abandoned-call", True)  # what the finalizer does
+        correlation.ended(_Attempt((-1, 0)), 2.0, True)  # what the abandoned call's end does
+        correlation.settle()
         return real_last(*args)  # type: ignore[arg-type]
 
     monkeypatch.setattr(correlation, "_Last", last_that_triggers_a_collection)
-    began = threading.Event()
+    attempt = _Attempt((-2, 0))
+    settled = threading.Event()
 
-    def begin() -> None:
-        correlation.begin((-2, 0), 1, "gpt-4o-mini", None)
-        began.set()
+    def settle() -> None:
+        correlation.began(attempt)
+        correlation.settle()
+        settled.set()
 
-    threading.Thread(target=begin, daemon=True).start()
-    assert began.wait(5), "correlation.begin deadlocked on its own lock"
+    threading.Thread(target=settle, daemon=True).start()
+    assert settled.wait(5), "correlation.settle deadlocked on its own lock"
+    assert len(attempt.call_id) == 16
+
+
+def test_settling_later_decides_as_deciding_at_once() -> None:
+    """The log is replayed with the times it recorded: a failure that ended 3 s before the next
+    attempt makes that attempt a retry (same body) or a fallback (other model), even when settled
+    much later; 12 s apart, the same body is a new call."""
+    scope = (-3, 0)
+    first, retry = _Attempt(scope), _Attempt(scope)
+    retry.began_at = 4.0
+    correlation.began(first)
+    correlation.ended(first, 1.0 + 0.1, lambda: True)  # a failure found by reading the body
+    correlation.began(retry)
+    correlation.ended(retry, 4.5, True)
+    late = _Attempt(scope)
+    late.began_at = 16.6
+    correlation.began(late)
+    correlation.settle()
+    assert (retry.call_id, retry.attempt) == (first.call_id, 1)
+    assert late.call_id != first.call_id and late.attempt == 0
+
+    other_scope = (-4, 0)
+    failed, fallback = _Attempt(other_scope), _Attempt(other_scope)
+    fallback.identity = lambda: (2, "openai/gpt-4o", None)  # type: ignore[method-assign]
+    fallback.began_at = 3.0
+    correlation.began(failed)
+    correlation.ended(failed, 1.5, lambda: True)
+    correlation.began(fallback)
+    correlation.settle()
+    assert fallback.call_id != failed.call_id and fallback.fallback_from == "openai/gpt-4o-mini"
 
 
 def test_the_body_key_of_a_large_request_is_its_samples_and_length() -> None:
     """Retries send the same bytes; a large body is keyed by samples (hashing it whole is slow)."""
-    from modelmeter.instrument.shim import body_key
+    from modelmeter.instrument.request import body_key
 
     small = b'{"model":"m","messages":[]}'
     assert body_key(small) == body_key(bytes(bytearray(small))) == hash(small)

@@ -123,6 +123,57 @@ async def test_the_spool_only_setup_records_a_call_as_an_sdk_span_describes_it(
     assert _same_call_parts(record) == _same_call_parts(expected)
 
 
+def test_retries_and_fallbacks_are_found_when_the_spool_thread_reads_the_bodies(
+    mock: MockProviders, tmp_path: Path
+) -> None:
+    """In the spool-only setup the app's thread only logs attempts; whether one failed (an error
+    inside a 200 is only known from the body) is decided on the spool's thread, yet a hand-written
+    retry of it is still the same call, and a call to another model after a failure its fallback."""
+    body = {"model": "gpt-4o-mini", "messages": MESSAGES}
+    url = mock.base_url("openai") + "/chat/completions"
+    modelmeter.instrument(spool=str(tmp_path), endpoints=mock.endpoints)
+    try:
+        with httpx2.Client() as client:
+            for headers in ({"x-mock-fault": "error_after_200"}, {}):
+                client.post(url, json=body, headers=headers).read()
+            client.post(url, json={**body, "model": "gpt-4o"}, headers={"x-mock-fault": "500"})
+            client.post(url, json=body)
+        assert modelmeter.flush()
+    finally:
+        modelmeter.uninstrument()
+    first, retry, failed, fallback = sorted(_records(tmp_path), key=lambda r: r["start_ns"])
+    assert [r["http_status"] for r in (first, retry, failed, fallback)] == [200, 200, 500, 200]
+    assert (first["status"], first["error_type"], retry["status"]) == ("error", "server_error", "ok")
+    assert retry["call_id"] == first["call_id"] and (first["attempt"], retry["attempt"]) == (0, 1)
+    assert failed["call_id"] != retry["call_id"] and "fallback_from" not in failed
+    assert fallback["fallback_from"] == "openai/gpt-4o" and fallback["attempt"] == 0
+
+
+@pytest.mark.parametrize("prompt_bytes", [100, 40_000], ids=["read-on-the-spool-thread", "read-at-once"])
+def test_a_request_is_described_alike_whether_its_body_waits_for_the_spool_or_not(
+    mock: MockProviders, tmp_path: Path, prompt_bytes: int
+) -> None:
+    """Small request bodies are decoded on the spool's thread, large ones as they leave (memory)."""
+    messages = [{"role": "user", "content": "x" * prompt_bytes}]
+    modelmeter.instrument(spool=str(tmp_path), endpoints=mock.endpoints)
+    try:
+        client = openai.OpenAI(
+            base_url=mock.base_url("openai"), api_key="sk-proj-FAKE0000000000", max_retries=0
+        )
+        client.chat.completions.create(model="gpt-4o-mini", messages=messages, max_tokens=77)  # type: ignore[arg-type]
+        assert modelmeter.flush()
+    finally:
+        modelmeter.uninstrument()
+    (record,) = _records(tmp_path)
+    assert (record["name"], record["request_model"], record["streaming"]) == (
+        "chat gpt-4o-mini",
+        "gpt-4o-mini",
+        False,
+    )
+    assert record["attributes"][sc.GEN_AI_REQUEST_MAX_TOKENS] == 77
+    assert len(record["call_id"]) == 16 and record["attempt"] == 0
+
+
 def test_spool_files_rotate_by_size_and_by_age(tmp_path: Path) -> None:
     writer = SpoolWriter(tmp_path, rotate_bytes=50, rotate_seconds=0.3)
     for i in range(3):

@@ -39,6 +39,7 @@ from typing import Any
 from modelmeter.instrument import shim, tags
 from modelmeter.instrument.options import resolve
 from modelmeter.instrument.routes import parse_endpoints
+from modelmeter.instrument.spool_span import SpoolTracer
 from modelmeter.instrument.tags import tag
 from modelmeter.instrument.tracing import Tracing, set_up
 
@@ -67,11 +68,13 @@ def instrument(**options: Any) -> None:
             _tracing.stop()
         _tracing = tracing
         tags.load_defaults({k: getattr(resolved, k) for k in ("workflow", "team", "tier", "run")})
+        tracer = tracing.tracer()
         shim.configure(
             shim.ShimConfig(
-                tracer=tracing.tracer(),
+                tracer=tracer,
                 endpoints=parse_endpoints(resolved.endpoints),
                 capture_max=resolved.capture_max_bytes if resolved.capture_content else None,
+                deferred=isinstance(tracer, SpoolTracer),
             )
         )
         shim.patch_all()

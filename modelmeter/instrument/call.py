@@ -3,15 +3,15 @@ response, and turned into one GenAI client span when the body ends (consumed, cl
 abandoned), never when the headers arrive.
 
 The span's attributes are gathered in a dict and set once at the end: one validation pass instead
-of forty. In the default setup (the spool is the only reader of our spans) most of that end is done
-on the spool's thread, not the app's (see `CallObservation.end`). Every step that runs in the app's
-thread is guarded by the shim; a failure in our own parsing turns parsing off for this call
-(`modelmeter.parse_error`) and the bytes keep flowing.
+of forty. In the default setup (the spool is the only reader of our spans) the app's thread keeps
+the request and response bytes and ends the span; decoding the request, reading a JSON body and
+describing the call are done on the spool's thread (see `CallObservation.end`). Every step that
+runs in the app's thread is guarded by the shim; a failure in our own parsing turns parsing off for
+this call (`modelmeter.parse_error`) and the bytes keep flowing.
 """
 
 from __future__ import annotations
 
-import functools
 import time
 from collections.abc import Callable, Mapping
 from decimal import Decimal
@@ -19,6 +19,7 @@ from types import MappingProxyType
 from typing import Any
 
 import orjson
+from opentelemetry.context import Context
 from opentelemetry.trace import Span, Status, StatusCode
 
 from modelmeter import semconv as sc
@@ -30,6 +31,10 @@ from modelmeter.instrument.request import RequestFacts
 from modelmeter.instrument.routes import SEMCONV_PROVIDER, VENDOR_PLATFORM, gateway_from_headers
 from modelmeter.instrument.spool_span import SpoolSpan
 from modelmeter.instrument.streams import JsonCollector, SSEFramer, decoder_for, split_spaced
+
+# a larger JSON response body is read on the app's thread as it ends, not kept for the spool's
+# thread (see request.MAX_DEFERRED_REQUEST_BYTES)
+MAX_DEFERRED_BODY_BYTES = 16 << 10
 
 _REQUEST_ID_HEADERS = (
     b"x-request-id",
@@ -75,28 +80,27 @@ class CallObservation:
     bad_body = False  # the server sent JSON that does not decode
     _decode: Callable[[bytes], bytes] | None = None
     _framer: SSEFramer | None = None
-    _json: JsonCollector | None = None
-    # skim mode (after the first output): the tee collects raw chunks here, `skim` scans them
+    _json_body = False  # the body is JSON (collected whole, read at the end)
+    _json: JsonCollector | None = None  # made when the first collected chunks are taken
+    # batch mode (a JSON body, or a stream after its first output): the tee collects raw chunks
+    # here, and `skim` takes them in one pass
     batch: list[bytes] | None = None
     _skim_probes: tuple[tuple[bytes, ...], tuple[bytes, ...]] | None = None
+    # how the body ended (`end`), and what it says about the call (`outcome`)
+    _how = ""
+    _exception: str | None = None  # the qualified name of the exception that ended the call
+    _duration_s = 0.0
+    _read = False
+    error_type: str | None = None
 
-    def __init__(
-        self,
-        span: Span,
-        family: WireFamily,
-        request: RequestFacts,
-        t0: float,
-        start_ns: int,
-        capture_max: int | None,
-    ) -> None:
+    def __init__(self, span: Span, request: RequestFacts, start_ns: int, context: Context) -> None:
         self.span = span
-        self.family = family
+        self.context = context  # the OpenTelemetry context the request runs in: `span` is current
         self.request = request
-        self._t0 = t0
+        self.family = request.route.family
         self.start_ns = start_ns
-        self.capture_max = capture_max
         self.facts = Facts()
-        if capture_max:
+        if request.capture_max:
             self.facts.output_parts = []
 
     # --- response side ---------------------------------------------------------------------
@@ -105,38 +109,35 @@ class CallObservation:
         """Headers arrived (names lower-cased): pick the body reader (SSE or JSON) and the decoder."""
         self.http_status = status_code
         self.response_headers = headers
-        try:
-            encoding = headers.get(b"content-encoding")
-            self._decode = decoder_for(encoding.decode("latin-1") if encoding else None)
-        except ValueError as exc:
-            self.disable_parsing(exc)
-            return
+        encoding = headers.get(b"content-encoding")
+        if encoding:
+            try:
+                self._decode = decoder_for(encoding.decode("latin-1"))
+            except ValueError as exc:
+                self.disable_parsing(exc)
+                return
         content_type = headers.get(b"content-type", b"")
         if b"event-stream" in content_type:
             self._framer = SSEFramer(self._on_event)
-        else:
-            self._json = JsonCollector()
+        else:  # nothing to learn before the end: the tee collects the chunks with no call per chunk
+            self._json_body = True
+            self.batch = []
 
     def feed(self, chunk: bytes) -> None:
-        """One chunk of the body as the app receives it (until skim mode, see `batch`)."""
+        """One chunk of a stream as the app receives it (until batch mode, see `batch`)."""
         if self.parse_error is not None or self.done:
-            return
-        if self.batch is not None:
-            self.batch.append(chunk)
             return
         try:
             if self._decode is not None:
                 chunk = self._decode(chunk)
             if self._framer is not None:
                 self._framer.feed(chunk)
-            elif self._json is not None:
-                self._json.feed(chunk)
         except Exception as exc:
             self.disable_parsing(exc)
 
     def _on_event(self, event: str | None, data: bytes) -> None:
         if self.family.read_event(event, data, self.facts) and self.ttft_s is None:
-            self.ttft_s = time.perf_counter() - self._t0
+            self.ttft_s = time.perf_counter() - self.request.began_at
             self.facts.output_seen = True
             if self.facts.output_parts is None:
                 probes = self.family.skim_probes(self.request.kind)
@@ -145,19 +146,24 @@ class CallObservation:
                     self.batch = []
 
     def skim(self, batch: list[bytes]) -> None:
-        """Scan collected chunks in one pass and empty the list: events the family cannot care about
-        are skipped without being framed one by one (per chunk, the tee only appends)."""
+        """Take collected chunks in one pass and empty the list: a JSON body's go to its collector;
+        a stream's events the family cannot care about are skipped without being framed one by one
+        (per chunk, the tee only appends)."""
         if not batch:
             return
         data = b"".join(batch)
         batch.clear()
-        probes = self._skim_probes
-        if self._framer is None or probes is None or self.parse_error is not None:
+        if self.parse_error is not None:
             return
         try:
             if self._decode is not None:
                 data = self._decode(data)
-            self._framer.skim(data, *probes)
+            if self._json_body:
+                if self._json is None:
+                    self._json = JsonCollector()
+                self._json.feed(data)
+            elif self._framer is not None and self._skim_probes is not None:
+                self._framer.skim(data, *self._skim_probes)
         except Exception as exc:
             self.disable_parsing(exc)
 
@@ -180,44 +186,69 @@ class CallObservation:
     def end(self, how: str, exc: BaseException | None = None) -> None:
         """Emit the span: `how` is eof | closed | abandoned | error | failed (no response).
 
-        On the app's thread only what cannot wait: the rest of the body is read (it may say the
-        call failed, which the next request's retry and fallback detection needs now) and the
-        span ends. Describing the call (naming, usage, price, headers) is done where the span
-        goes: on the spool's thread for a `SpoolSpan`, here for an SDK span (its processors read
-        the attributes as it ends)."""
+        In the default setup (a `SpoolSpan`) the app's thread only ends the span: reading what is
+        left of the body (a JSON body whole, the tail of a stream), deciding whether the call failed
+        and describing it (naming, usage, price, headers) are done on the spool's thread, which
+        makes the record; a body left over 16 KiB is read here, so its bytes can go. With an SDK
+        span all is done here: its processors read the attributes as it ends."""
         if self.done:
             return
         self.done = True
-        duration_s = time.perf_counter() - self._t0
-        error_type: str | None = None
-        try:
-            self._finish_reading(how)
-            error_type = self._error_type(exc)
-        except Exception as err:  # never raise into the app; the span still ends
-            self.parse_error = f"{type(err).__name__}: {err}"[:200]
-        finally:
-            # the SSE framer holds our bound method: drop it so no cycle keeps this call (and its
-            # span) alive until the next garbage collection
-            self._framer = self._json = self._decode = self.batch = None
-            correlation.end(self.request.scope, self.request.call_id, error_type is not None)
-            span = self.span
-            end_ns = self.start_ns + int(duration_s * 1e9)
-            if type(span) is SpoolSpan:
-                span.end_then_complete(
-                    end_ns, functools.partial(self._attributes, how, error_type, duration_s)
-                )
-            else:
-                set_attributes_unchecked(span, self._attributes(how, error_type, duration_s))
-                if error_type is not None:
-                    span.set_status(Status(StatusCode.ERROR, error_type))
-                span.end(end_time=end_ns)
+        request = self.request
+        self._duration_s = duration_s = time.perf_counter() - request.began_at
+        self._how = how
+        if exc is not None:
+            self._exception = type(exc).__qualname__
+        span = self.span
+        end_ns = self.start_ns + int(duration_s * 1e9)
+        spooled = type(span) is SpoolSpan
+        # what is left of a body (a JSON body whole, a stream's collected tail) is read where the
+        # record is made when it is small; otherwise now, so it can be let go
+        collected = self._json
+        deferred = (
+            spooled
+            and (self._json_body or self._framer is not None)
+            and (collected.size if collected else 0) + sum(map(len, self.batch or ()))
+            <= MAX_DEFERRED_BODY_BYTES
+        )
+        ended_at = request.began_at + duration_s
+        correlation.ended(request, ended_at, self.outcome if deferred else self.outcome())
+        if spooled:
+            span.end_then_complete(end_ns, self._named_attributes)  # type: ignore[attr-defined]
+            return
+        set_attributes_unchecked(span, self._attributes())
+        if self.error_type is not None:
+            span.set_status(Status(StatusCode.ERROR, self.error_type))
+        span.end(end_time=end_ns)
 
-    def _attributes(self, how: str, error_type: str | None, duration_s: float) -> dict[str, Any]:
+    def outcome(self) -> bool:
+        """Read what is left of the body (once) and decide `error_type`: True when the call failed."""
+        if not self._read:
+            self._read = True
+            try:
+                self._finish_reading(self._how)
+                self.error_type = self._error_type()
+            except Exception as err:  # never raise into the app; the span still ends
+                self.parse_error = f"{type(err).__name__}: {err}"[:200]
+            finally:
+                # the SSE framer holds our bound method: drop it so no cycle keeps this call (and
+                # its span) alive until the next garbage collection
+                self._framer = self._json = self._decode = self.batch = None
+        return self.error_type is not None
+
+    def _named_attributes(self) -> tuple[str, dict[str, Any]]:
+        """The span's final name and its attributes (a `SpoolSpan`'s completion)."""
+        attributes = self._attributes()
+        return self.request.span_name(), attributes
+
+    def _attributes(self) -> dict[str, Any]:
         """The call's span attributes, request side and response side; never raises."""
         a: dict[str, Any] = {}
         try:
+            correlation.settle()
+            self.outcome()
             a = self.request.attributes()
-            self._describe(a, how, error_type, duration_s)
+            self._describe(a)
         except Exception as err:
             a[sc.MM_PARSE_ERROR] = f"{type(err).__name__}: {err}"[:200]
         return a
@@ -250,11 +281,11 @@ class CallObservation:
         head, tail = collected.head_and_tail()
         self.family.read_json(salvage(head, tail), self.facts)
 
-    def _error_type(self, exc: BaseException | None) -> str | None:
+    def _error_type(self) -> str | None:
         """The call's `error.type`, or None when it succeeded: the exception, an HTTP error status,
         an error the body reported (in a 200 or in a stream), or a body that is not valid JSON."""
-        if exc is not None:
-            return type(exc).__qualname__
+        if self._exception is not None:
+            return self._exception
         status = self.http_status
         if status is not None and status >= 400:
             return str(status)
@@ -262,14 +293,16 @@ class CallObservation:
             return self.facts.error_type
         return "invalid_json" if self.bad_body else None
 
-    def _describe(self, a: dict[str, Any], how: str, error_type: str | None, duration_s: float) -> None:
+    def _describe(self, a: dict[str, Any]) -> None:
         """The response side of the call's attributes, added to `a`."""
+        how, error_type, duration_s = self._how, self.error_type, self._duration_s
         facts = self.facts
-        kind = self.request.kind
+        route = self.request.route
+        kind = route.kind
         headers = self.response_headers
         status = self.http_status
         # a host known as a vendor's is direct; any other may be a gateway that names itself in headers
-        gateway = self.request.gateway or (None if kind in VENDOR_PLATFORM else gateway_from_headers(headers))
+        gateway = route.gateway or (None if kind in VENDOR_PLATFORM else gateway_from_headers(headers))
         if gateway:
             a[sc.MM_ROUTE] = "gateway"
             a[sc.MM_GATEWAY] = gateway
@@ -344,8 +377,8 @@ class CallObservation:
             first = facts.gateway_attempts[0].get("provider")
             if isinstance(first, str):
                 a[sc.MM_GATEWAY_FIRST_CHOICE] = first
-        if facts.output_parts and self.capture_max:
-            a[sc.GEN_AI_OUTPUT_MESSAGES] = "".join(facts.output_parts)[: self.capture_max]
+        if facts.output_parts and self.request.capture_max:
+            a[sc.GEN_AI_OUTPUT_MESSAGES] = "".join(facts.output_parts)[: self.request.capture_max]
 
     def _price(
         self, vendor: str | None, platform: str | None, model: str, facts: Facts, a: dict[str, Any]

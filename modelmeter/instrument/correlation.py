@@ -7,20 +7,47 @@ its tag scope. Within a scope we remember the last attempt:
   hand-written retry loops, when the last attempt failed and ended less than RETRY_WINDOW_S ago;
 - otherwise it is a new call; if the previous call failed less than FALLBACK_WINDOW_S ago and
   this one asks for a different model or provider, it is marked `fallback_from` that model.
-Ingest folds attempts by call id. Memory is bounded: at most MAX_SCOPES scopes are remembered.
+
+The app's thread only logs that an attempt began or ended (`began`, `ended`: an append). The
+decisions are made when someone needs them (`settle`, just before a span's attributes are made):
+by then the request body is decoded and the response read on the spool's thread, not the app's.
+The log is replayed in order with the times it recorded, so the outcome is the same as deciding
+at once. Ingest folds attempts by call id. Memory is bounded: at most MAX_SCOPES scopes are
+remembered, and the log is emptied at every settle (every spool batch).
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import random
 import threading
-import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 RETRY_WINDOW_S = 10.0
 FALLBACK_WINDOW_S = 5.0
 MAX_SCOPES = 4096
+
+
+class Attempt(Protocol):
+    """What the log needs of an attempt (`request.RequestFacts`), and where the decision goes."""
+
+    scope: tuple[int, int]
+    began_at: float  # perf_counter
+    call_id: str
+    attempt: int
+    fallback_from: str | None
+
+    def identity(self) -> tuple[int, str | None, int | None]:
+        """(body key, requested canonical model, the SDK's retry count) of the request."""
+        ...
+
+
+# an attempt that began, or (attempt, perf_counter at its end, whether it failed)
+Failed = bool | Callable[[], bool]
+_Entry = Attempt | tuple[Attempt, float, Failed]
 
 
 @dataclass(slots=True)
@@ -33,9 +60,10 @@ class _Last:
     ended_at: float = 0.0  # perf_counter; 0 while in flight
 
 
+_log: collections.deque[_Entry] = collections.deque()
 _last: dict[tuple[int, int], _Last] = {}
-# reentrant: the cyclic garbage collector can end an abandoned stream's call (its finalizer calls
-# `end`) on whatever thread it runs, also one that is inside `begin` at that moment
+# reentrant: the cyclic garbage collector can end an abandoned stream's call (its finalizer may
+# settle, in the SDK-span setup) on whatever thread it runs, also one that is inside `settle`
 _lock = threading.RLock()
 
 
@@ -57,40 +85,55 @@ def new_call_id() -> str:
     return f"{_ids.getrandbits(64):016x}"
 
 
-def begin(
-    scope: tuple[int, int], body_key: int, model: str | None, sdk_retry: int | None
-) -> tuple[str, int, str | None]:
-    """(call id, attempt number, fallback_from) for an attempt that starts now."""
-    now = time.perf_counter()
-    with _lock:
-        last = _last.get(scope)
-        if last is not None and last.body_key == body_key:
-            recent_failure = last.failed and now - last.ended_at < RETRY_WINDOW_S
-            # the SDK's own count wins: 0 says "first try", whatever came before
-            if (sdk_retry or 0) > 0 or (sdk_retry is None and recent_failure):
-                attempt = sdk_retry if sdk_retry else last.attempt + 1
-                _last[scope] = _Last(last.call_id, attempt, body_key, model)
-                return last.call_id, attempt, None
-        fallback_from = None
-        if (
-            last is not None
-            and last.failed
-            and last.ended_at
-            and now - last.ended_at < FALLBACK_WINDOW_S
-            and last.model != model
-        ):
-            fallback_from = last.model
-        if len(_last) >= MAX_SCOPES:
-            _last.clear()
-        call_id = new_call_id()
-        _last[scope] = _Last(call_id, sdk_retry or 0, body_key, model)
-        return call_id, sdk_retry or 0, fallback_from
+began: Callable[[Attempt], None] = _log.append  # an attempt starts (on the app's thread: an append)
 
 
-def end(scope: tuple[int, int], call_id: str, failed: bool) -> None:
-    """Record how an attempt ended."""
+def ended(attempt: Attempt, ended_at: float, failed: Failed) -> None:
+    """An attempt ended; `failed` may be a function that finds out (reading the body), which
+    `settle` calls on its own thread."""
+    _log.append((attempt, ended_at, failed))
+
+
+def settle() -> None:
+    """Decide call id, attempt number and fallback for every attempt logged so far, in order."""
     with _lock:
-        last = _last.get(scope)
-        if last is not None and last.call_id == call_id:
-            last.failed = failed
-            last.ended_at = time.perf_counter()
+        while _log:
+            entry = _log.popleft()
+            if isinstance(entry, tuple):
+                _end(*entry)
+            else:
+                _begin(entry)
+
+
+def _begin(attempt: Attempt) -> None:
+    body_key, model, sdk_retry = attempt.identity()
+    scope, now = attempt.scope, attempt.began_at
+    last = _last.get(scope)
+    if last is not None and last.body_key == body_key:
+        recent_failure = last.failed and now - last.ended_at < RETRY_WINDOW_S
+        # the SDK's own count wins: 0 says "first try", whatever came before
+        if (sdk_retry or 0) > 0 or (sdk_retry is None and recent_failure):
+            number = sdk_retry if sdk_retry else last.attempt + 1
+            _last[scope] = _Last(last.call_id, number, body_key, model)
+            attempt.call_id, attempt.attempt = last.call_id, number
+            return
+    if (
+        last is not None
+        and last.failed
+        and last.ended_at
+        and now - last.ended_at < FALLBACK_WINDOW_S
+        and last.model != model
+    ):
+        attempt.fallback_from = last.model
+    if len(_last) >= MAX_SCOPES:
+        _last.clear()
+    attempt.call_id, attempt.attempt = new_call_id(), sdk_retry or 0
+    _last[scope] = _Last(attempt.call_id, attempt.attempt, body_key, model)
+
+
+def _end(attempt: Attempt, ended_at: float, failed: Failed) -> None:
+    outcome = failed() if callable(failed) else failed
+    last = _last.get(attempt.scope)
+    if last is not None and last.call_id == attempt.call_id:
+        last.failed = outcome
+        last.ended_at = ended_at

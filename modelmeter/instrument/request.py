@@ -1,56 +1,120 @@
-"""What an AI request said: read on the app's thread as the request leaves, turned into span
-attributes only when the call's span is completed (in the default setup on the spool's thread,
-see `CallObservation.end`), so the app's thread does the least it can."""
+"""What an AI request said. The app's thread keeps the request's bytes and headers as it leaves;
+decoding them (model, stream flag, output limit, retry identity) waits until someone needs it: in
+the default setup the spool's thread, just before the call's record is made (`CallObservation.end`)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
 from modelmeter import semconv as sc
 from modelmeter.instrument import keys, sdk
+from modelmeter.instrument.naming import canonical
+from modelmeter.instrument.providers import WireFamily
 
 _PROMPT_FIELDS = ("system", "systemInstruction", "instructions", "messages", "input", "contents", "prompt")
 
+MAX_PARSED_REQUEST_BYTES = 1 << 20  # larger request bodies are not json-decoded
+# larger request bodies are decoded on the app's thread at once rather than kept until the spool's
+# thread gets to them (decoding 16 KiB takes about 7 µs); with the response limit in call.py, the
+# bodies held for the spool are at most 32 KiB per queued span (8,192 spans at most: 256 MiB if the
+# spool's thread falls that far behind; it wakes at 512)
+MAX_DEFERRED_REQUEST_BYTES = 16 << 10
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """What a URL alone tells about a call, worked out once per endpoint (see `shim._begin`)."""
+
+    family: WireFamily
+    path: str
+    kind: str | None  # vendor or gateway kind of the host, None when unknown
+    gateway: str | None
+    operation: str
+    attrs: dict[str, Any]  # the attributes every call to this endpoint starts with
+
 
 class RequestFacts:
-    """One attempt's request side. Fields most calls leave empty have their defaults on the class."""
+    """One attempt's request side (and, once settled, its place among attempts: `correlation.py`).
 
-    max_tokens: int | None = None
+    Fields most calls leave empty have their defaults on the class."""
+
     query_key: str | None = None  # Gemini's `?key=` credential
-    fallback_from: str | None = None
+    # from the body (`read_body`)
+    model: str | None = None
+    requested: str | None = None  # the canonical model asked for, for fallback detection
+    streaming = False
+    max_tokens: int | None = None
     captured_input: str | None = None  # opt-in prompt capture, cut at the limit
     capture_truncated = False
+    body_key = 0
+    # decided by `correlation.settle`
+    call_id = ""
+    attempt = 0
+    fallback_from: str | None = None
 
     def __init__(
         self,
-        base: dict[str, Any],
-        kind: str | None,
-        gateway: str | None,
+        route: Route,
         headers: Mapping[bytes, bytes],
-        model: str | None,
-        streaming: bool,
+        body: bytes,
         tags: tuple[tuple[str, str], ...],
         scope: tuple[int, int],
-        call_id: str,
-        attempt: int,
+        began_at: float,
+        capture_max: int | None,
     ) -> None:
-        self.base = base  # the endpoint's fixed attributes: shared, copied, never changed
-        self.kind = kind  # vendor or gateway kind of the host, None when unknown
-        self.gateway = gateway
+        self.route = route
         self.headers = headers  # lower-cased names
-        self.model = model
-        self.streaming = streaming
+        self._body: bytes | None = body  # until `read_body`
         self.tags = tags
         self.scope = scope
-        self.call_id = call_id
-        self.attempt = attempt
+        self.began_at = began_at  # perf_counter
+        self.capture_max = capture_max
+
+    @property
+    def kind(self) -> str | None:
+        return self.route.kind
+
+    def read_body(self) -> None:
+        """Decode the request body, once (the bytes are let go)."""
+        data = self._body
+        if data is None:
+            return
+        self._body = None
+        self.body_key = body_key(data)
+        body = decode_body(data)
+        family, path = self.route.family, self.route.path
+        model = family.request_model(path, body)
+        if model:
+            self.model = model
+            self.requested = canonical(model, None)[1]
+        self.streaming = family.streaming(path, body)
+        if body:
+            self.max_tokens = max_tokens_of(body)
+            if self.capture_max:
+                self._capture_input(body, self.capture_max)
+
+    def identity(self) -> tuple[int, str | None, int | None]:
+        """What retry and fallback detection compare: (body key, model asked for, SDK retry count)."""
+        self.read_body()
+        retry_header = self.headers.get(b"x-stainless-retry-count")
+        sdk_retry = int(retry_header) if retry_header and retry_header.isdigit() else None
+        return self.body_key, self.requested, sdk_retry
+
+    def span_name(self) -> str:
+        """`{operation} {model}`, as the GenAI conventions name a call's span."""
+        self.read_body()
+        operation = self.route.operation
+        return f"{operation} {self.model}" if self.model else operation
 
     def attributes(self) -> dict[str, Any]:
         """The span attributes the request gives (a new dict the caller may extend)."""
-        a = self.base.copy()
+        self.read_body()
+        a = self.route.attrs.copy()
         a[sc.GEN_AI_REQUEST_STREAM] = self.streaming
         if self.model:
             a[sc.GEN_AI_REQUEST_MODEL] = self.model
@@ -78,7 +142,7 @@ class RequestFacts:
             a[sc.MM_FALLBACK_FROM] = self.fallback_from
         return a
 
-    def capture_input(self, body: dict[str, Any], limit: int) -> None:
+    def _capture_input(self, body: dict[str, Any], limit: int) -> None:
         """Opt-in content capture: the prompt part of the request body, cut at `limit` bytes."""
         prompt = {k: body[k] for k in _PROMPT_FIELDS if k in body}
         text = orjson.dumps(prompt).decode()
@@ -92,3 +156,45 @@ def max_tokens_of(body: dict[str, Any]) -> int | None:
     """The output token limit a request body asks for, under any vendor's name for it."""
     value = body.get("max_tokens") or body.get("max_completion_tokens") or body.get("max_output_tokens")
     return value if isinstance(value, int) else None
+
+
+_BODY_SAMPLE = 4096
+
+
+def body_key(body: bytes) -> int:
+    """What tells a retry's body from another request's (correlation.py): the hash of the whole body
+    up to 16 KiB; past that, of its length and 4 KiB from its start, middle and end. Hashing a body
+    whole costs about 0.3 µs per KiB (65 µs for a 200 KB prompt)."""
+    size = len(body)
+    if size <= 4 * _BODY_SAMPLE:
+        return hash(body)
+    middle = size // 2 - _BODY_SAMPLE // 2
+    return hash((size, body[:_BODY_SAMPLE], body[middle : middle + _BODY_SAMPLE], body[-_BODY_SAMPLE:]))
+
+
+def decode_body(body: bytes) -> dict[str, Any] | None:
+    if not body or body[:1] != b"{":
+        return None
+    if len(body) > MAX_PARSED_REQUEST_BYTES:
+        return _sniff_large_body(body)
+    try:
+        decoded = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    return decoded if isinstance(decoded, dict) else None
+
+
+_MODEL_FIELD = re.compile(rb'"model"\s*:\s*"([^"\\]{1,200})"')
+_STREAM_FIELD = re.compile(rb'"stream"\s*:\s*true')
+
+
+def _sniff_large_body(body: bytes) -> dict[str, Any]:
+    """`model` and `stream` of a request too large to decode (big prompts, inline images): SDKs
+    write these small fields before or after the prompt, so look at both ends only."""
+    found: dict[str, Any] = {}
+    for window in (body[-4096:], body[:4096]):
+        if "model" not in found and (match := _MODEL_FIELD.search(window)):
+            found["model"] = match.group(1).decode("utf-8", "replace")
+        if _STREAM_FIELD.search(window):
+            found["stream"] = True
+    return found

@@ -16,13 +16,11 @@ from __future__ import annotations
 
 import logging
 import operator
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Tracer
@@ -30,15 +28,12 @@ from opentelemetry.trace import SpanKind, Tracer
 from modelmeter import semconv as sc
 from modelmeter.instrument import clock, correlation, tags
 from modelmeter.instrument.call import CallObservation, provider_name
-from modelmeter.instrument.naming import canonical
-from modelmeter.instrument.providers import WireFamily, family_for
-from modelmeter.instrument.request import RequestFacts, max_tokens_of
+from modelmeter.instrument.providers import family_for
+from modelmeter.instrument.request import MAX_DEFERRED_REQUEST_BYTES, RequestFacts, Route
 from modelmeter.instrument.routes import Endpoint, is_vendor, kind_of
 from modelmeter.instrument.streams import tee_classes
 
 log = logging.getLogger("modelmeter")
-
-MAX_PARSED_REQUEST_BYTES = 1 << 20  # larger request bodies are not json-decoded
 
 
 @dataclass
@@ -48,19 +43,9 @@ class ShimConfig:
     tracer: Tracer
     endpoints: tuple[Endpoint, ...] = ()
     capture_max: int | None = None  # None: content capture off
-    routes: dict[tuple[Any, ...], Route | None] = field(default_factory=dict)  # see `_route`
-
-
-@dataclass(frozen=True, slots=True)
-class Route:
-    """What a URL alone tells about a call, worked out once per endpoint (see `_route`)."""
-
-    family: WireFamily
-    path: str
-    kind: str | None  # vendor or gateway kind of the host, None when unknown
-    gateway: str | None
-    operation: str
-    attrs: dict[str, Any]  # the attributes every call to this endpoint starts with
+    # the tracer makes `SpoolSpan`s: a call's description can wait for the spool's thread
+    deferred: bool = False
+    routes: dict[tuple[Any, ...], Route | None] = field(default_factory=dict)  # see `_begin`
 
 
 MAX_CACHED_PATHS = 1024  # distinct paths (AI or not) remembered; more clear the caches
@@ -121,7 +106,7 @@ def _sync_wrapper(original: Any, tee: type) -> Any:
         observation = _begin(config, request, is_async=False)
         if observation is None:
             return original.__get__(self, type(self))(request)
-        token = otel_context.attach(trace.set_span_in_context(observation.span))
+        token = otel_context.attach(observation.context)
         try:
             response = original.__get__(self, type(self))(request)
         except BaseException as exc:
@@ -142,7 +127,7 @@ def _async_wrapper(original: Any, tee: type) -> Any:
         observation = _begin(config, request, is_async=True)
         if observation is None:
             return await original.__get__(self, type(self))(request)
-        token = otel_context.attach(trace.set_span_in_context(observation.span))
+        token = otel_context.attach(observation.context)
         try:
             response = await original.__get__(self, type(self))(request)
         except BaseException as exc:
@@ -177,33 +162,62 @@ def _attach(observation: CallObservation, response: Any, tee: type) -> Any:
 
 
 def _begin(config: ShimConfig, request: Any, *, is_async: bool) -> CallObservation | None:
-    """Classify a POST; None when it is not an AI call or anything about it fails."""
+    """Classify a POST and, for an AI call, keep what must be kept as the request leaves and start
+    the span; None when it is not an AI call or anything about it fails.
+
+    Routes are cached per (scheme, host, port, path) on the config, whose `endpoints` they depend
+    on: a URL is classified once per endpoint. The key is read from the URL's parsed form, which
+    httpx and httpx2 keep (the public properties re-derive each part on every access). Reading the
+    body waits (`RequestFacts.read_body`) when the span is one whose record is made on the spool's
+    thread. One function, because on the app's thread every call counts."""
     try:
-        route = _route(config, request.url)
+        url = request.url
+        parts = getattr(url, "_uri_reference", url)
+        key = (parts.scheme, parts.host, parts.port, parts.path)
+        route = config.routes.get(key, _UNKNOWN)
+        if route is _UNKNOWN:
+            if len(config.routes) >= MAX_CACHED_PATHS:
+                config.routes.clear()
+            route = config.routes[key] = _classify(config, url)
         if route is None:
             return None
-        return _observe(config, request, route, is_async)
+        t0 = time.perf_counter()
+        start_ns = clock.now_ns()
+        serial, tag_attributes = tags.current_attributes()
+        try:
+            body = request.content
+        except Exception:  # a streaming request body the client has not read: nothing to look at
+            body = b""
+        if not isinstance(body, bytes):
+            body = b""
+        facts = RequestFacts(
+            route,
+            lowered_headers(request.headers),
+            body,
+            tag_attributes,
+            correlation.scope_key(is_async, serial),
+            t0,
+            config.capture_max,
+        )
+        if route.family.NAME == "gemini":
+            facts.query_key = request.url.params.get("key")
+        if not config.deferred or len(body) > MAX_DEFERRED_REQUEST_BYTES:
+            facts.read_body()
+        parent = otel_context.get_current()
+        span = config.tracer.start_span(
+            facts.span_name() if not config.deferred else route.operation,
+            parent,
+            kind=SpanKind.CLIENT,
+            start_time=start_ns,
+        )
+        correlation.began(facts)
+        return CallObservation(span, facts, start_ns, trace.set_span_in_context(span, parent))
     except Exception:
-        log.debug("modelmeter could not classify a request", exc_info=True)
+        log.debug("modelmeter could not observe a request", exc_info=True)
         return None
 
 
 _UNKNOWN: Any = object()
-
-
-def _route(config: ShimConfig, url: Any) -> Route | None:
-    """The endpoint's route (None: not an AI call), cached per (scheme, host, port, path) on the
-    config, whose `endpoints` it depends on: the URL is classified once per endpoint. The key is
-    read from the URL's parsed form, which httpx and httpx2 keep (the public properties re-derive
-    each part on every access)."""
-    parts = getattr(url, "_uri_reference", url)
-    key = (parts.scheme, parts.host, parts.port, parts.path)
-    route = config.routes.get(key, _UNKNOWN)
-    if route is _UNKNOWN:
-        if len(config.routes) >= MAX_CACHED_PATHS:
-            config.routes.clear()
-        route = config.routes[key] = _classify(config, url)
-    return route
 
 
 def _classify(config: ShimConfig, url: Any) -> Route | None:
@@ -228,56 +242,6 @@ def _classify(config: ShimConfig, url: Any) -> Route | None:
     return Route(family, path, kind, gateway, operation, attrs)
 
 
-def _observe(config: ShimConfig, request: Any, route: Route, is_async: bool) -> CallObservation:
-    """Read what must be read as the request leaves (the rest of its description waits for the end
-    of the call: `RequestFacts.attributes`) and start the span."""
-    t0 = time.perf_counter()
-    start_ns = clock.now_ns()
-    family = route.family
-    body_bytes = _request_body(request)
-    body = _decode_body(body_bytes)
-    path = route.path
-    request_model = family.request_model(path, body)
-    headers = lowered_headers(request.headers)
-    serial, tag_attributes = tags.current_attributes()
-
-    retry_header = headers.get(b"x-stainless-retry-count")
-    sdk_retry = int(retry_header) if retry_header and retry_header.isdigit() else None
-    scope = correlation.scope_key(is_async, serial)
-    requested = canonical(request_model, None)[1] if request_model else None
-    call_id, attempt, fallback_from = correlation.begin(scope, body_key(body_bytes), requested, sdk_retry)
-
-    facts = RequestFacts(
-        route.attrs,
-        route.kind,
-        route.gateway,
-        headers,
-        request_model,
-        family.streaming(path, body),
-        tag_attributes,
-        scope,
-        call_id,
-        attempt,
-    )
-    if fallback_from:
-        facts.fallback_from = fallback_from
-    if body:
-        max_tokens = max_tokens_of(body)
-        if max_tokens is not None:
-            facts.max_tokens = max_tokens
-        if config.capture_max:
-            facts.capture_input(body, config.capture_max)
-    if family.NAME == "gemini":
-        facts.query_key = request.url.params.get("key")
-
-    span = config.tracer.start_span(
-        f"{route.operation} {request_model}" if request_model else route.operation,
-        kind=SpanKind.CLIENT,
-        start_time=start_ns,
-    )
-    return CallObservation(span, family, facts, t0, start_ns, config.capture_max)
-
-
 def lowered_headers(headers: Any) -> dict[bytes, bytes]:
     """Header names lower-cased -> values, as bytes. httpx and httpx2 keep the lower-cased name in
     their private `_list`; reading it directly avoids re-lowering every name on every request."""
@@ -288,53 +252,3 @@ def lowered_headers(headers: Any) -> dict[bytes, bytes]:
 
 
 _LOWER, _VALUE = operator.itemgetter(1), operator.itemgetter(2)
-
-
-_BODY_SAMPLE = 4096
-
-
-def body_key(body: bytes) -> int:
-    """What tells a retry's body from another request's (correlation.py): the hash of the whole body
-    up to 16 KiB; past that, of its length and 4 KiB from its start, middle and end. Hashing a body
-    whole costs about 0.3 µs per KiB (65 µs for a 200 KB prompt), on the app's thread."""
-    size = len(body)
-    if size <= 4 * _BODY_SAMPLE:
-        return hash(body)
-    middle = size // 2 - _BODY_SAMPLE // 2
-    return hash((size, body[:_BODY_SAMPLE], body[middle : middle + _BODY_SAMPLE], body[-_BODY_SAMPLE:]))
-
-
-def _request_body(request: Any) -> bytes:
-    try:
-        content = request.content
-    except Exception:  # a streaming request body the client has not read: nothing to look at
-        return b""
-    return content if isinstance(content, bytes) else b""
-
-
-def _decode_body(body: bytes) -> dict[str, Any] | None:
-    if not body or body[:1] != b"{":
-        return None
-    if len(body) > MAX_PARSED_REQUEST_BYTES:
-        return _sniff_large_body(body)
-    try:
-        decoded = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return None
-    return decoded if isinstance(decoded, dict) else None
-
-
-_MODEL_FIELD = re.compile(rb'"model"\s*:\s*"([^"\\]{1,200})"')
-_STREAM_FIELD = re.compile(rb'"stream"\s*:\s*true')
-
-
-def _sniff_large_body(body: bytes) -> dict[str, Any]:
-    """`model` and `stream` of a request too large to decode (big prompts, inline images): SDKs
-    write these small fields before or after the prompt, so look at both ends only."""
-    found: dict[str, Any] = {}
-    for window in (body[-4096:], body[:4096]):
-        if "model" not in found and (match := _MODEL_FIELD.search(window)):
-            found["model"] = match.group(1).decode("utf-8", "replace")
-        if _STREAM_FIELD.search(window):
-            found["stream"] = True
-    return found

@@ -55,7 +55,7 @@ _key_of: Callable[[str], str | None] = _KEY_OF.get
 # What the spool keeps of an ended span until its thread writes it: plain values and the span's
 # own attribute dict (name, trace id, span id, parent span id, start, end, attributes, resource,
 # and what gives the rest of a `SpoolSpan`'s attributes on the spool's thread, or None).
-Completion = Callable[[], Mapping[str, Any]]
+Completion = Callable[[], tuple[str, Mapping[str, Any]]]  # the span's final name, the rest of its attributes
 Ended = tuple[str, int, int, int | None, int | None, int | None, Mapping[str, Any], Any, Completion | None]
 
 
@@ -88,7 +88,8 @@ def record_of(span: Ended) -> dict[str, Any]:
     Written for speed (tuples stay tuples: orjson writes them as arrays)."""
     name, trace_id, span_id, parent_span_id, start_ns, end_ns, attributes, resource, complete = span
     if complete is not None:
-        attributes = {**attributes, **complete()}
+        name, rest = complete()
+        attributes = {**attributes, **rest}
     service, environment = _resource_fields(resource)
     record: dict[Any, Any] = {
         "name": name,
@@ -272,7 +273,8 @@ class SpoolProcessor(SpanProcessor):
     (a dozen garbage-collected containers each) alive for seconds, so they get promoted into the
     collector's old generations and the app pays for full collections it would otherwise never
     run (measured with the openai SDK: tens of µs per call, amortised). We keep only `ended(span)`:
-    plain values plus the span's attribute dict, two tracked objects. The queue is bounded: past
+    plain values plus the span's attribute dict, two tracked objects; a `SpoolSpan` (a few slots)
+    is kept as it is and read on our thread. The queue is bounded: past
     MAX_QUEUED spans are dropped (one warning).
     """
 
@@ -288,7 +290,7 @@ class SpoolProcessor(SpanProcessor):
         self._max_queued = max_queued
         self._wake_at = wake_at
         self._interval_s = interval_s
-        self._queue: deque[Ended] = deque()
+        self._queue: deque[Ended | SpoolSpan] = deque()  # a SpoolSpan is light enough to keep
         self._wake = threading.Event()
         self._write_lock = threading.Lock()
         self._stopped = False
@@ -302,16 +304,21 @@ class SpoolProcessor(SpanProcessor):
         self._thread.start()
 
     def on_end(self, span: ReadableSpan) -> None:
-        scope = span.instrumentation_scope
-        if self._stopped or scope is None or scope.name != semconv.INSTRUMENTATION_SCOPE:
+        if self._stopped:
             return
+        kept: Ended | SpoolSpan = span  # type: ignore[assignment]
+        if type(span) is not SpoolSpan:  # an SDK span: keep only its values (see the class docstring)
+            scope = span.instrumentation_scope
+            if scope is None or scope.name != semconv.INSTRUMENTATION_SCOPE:
+                return
+            kept = ended(span)
         queue = self._queue
         if len(queue) >= self._max_queued:
             if not self._warned_full:
                 self._warned_full = True
                 log.warning("modelmeter: the spool queue is full (%d spans); spans are dropped", len(queue))
             return
-        queue.append(ended(span))
+        queue.append(kept)
         if len(queue) >= self._wake_at:
             self._wake.set()
 
@@ -326,8 +333,10 @@ class SpoolProcessor(SpanProcessor):
             queue = self._queue
             lines = []
             for _ in range(len(queue)):
+                span = queue.popleft()
                 try:
-                    lines.append(orjson.dumps(record_of(queue.popleft()), option=orjson.OPT_APPEND_NEWLINE))
+                    values = ended(span) if isinstance(span, SpoolSpan) else span  # type: ignore[arg-type]
+                    lines.append(orjson.dumps(record_of(values), option=orjson.OPT_APPEND_NEWLINE))
                 except (TypeError, ValueError):
                     log.debug("modelmeter: span could not be serialised", exc_info=True)
             if lines:

@@ -17,7 +17,9 @@ nothing; attributes are kept without the SDK's count limit.
 
 from __future__ import annotations
 
+import functools
 import logging
+import random
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -26,7 +28,7 @@ from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor
-from opentelemetry.sdk.trace.id_generator import IdGenerator
+from opentelemetry.sdk.trace.id_generator import IdGenerator, RandomIdGenerator
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import Link, SpanContext, SpanKind, Status, TraceFlags, TraceState
 from opentelemetry.util import types
@@ -74,7 +76,7 @@ class SpoolSpan(trace.Span):
         self.start_time = start_time
         self.end_time: int | None = None
         self.attributes: dict[str, Any] = {}
-        self.complete: Callable[[], Mapping[str, Any]] | None = None
+        self.complete: Callable[[], tuple[str, Mapping[str, Any]]] | None = None
         self.status = _UNSET
         self.resource = tracer.resource
         self.instrumentation_scope = tracer.scope
@@ -134,12 +136,16 @@ class SpoolSpan(trace.Span):
         if self._processor is not None:
             self._processor.on_end(self)  # type: ignore[arg-type]  # reads what a ReadableSpan has
 
-    def end_then_complete(self, end_time: int, complete: Callable[[], Mapping[str, Any]]) -> None:
-        """End the span now and leave `complete` (which returns the rest of its attributes, and must
-        not raise) to the spool's thread, which calls it just before the span's record is made: work
-        no one reads before then stays off the app's thread."""
+    def end_then_complete(self, end_time: int, complete: Callable[[], tuple[str, Mapping[str, Any]]]) -> None:
+        """End the span now and leave `complete` (which returns the span's final name and the rest of
+        its attributes, and must not raise) to the spool's thread, which calls it just before the
+        span's record is made: work no one reads before then stays off the app's thread."""
+        if self.end_time is not None:
+            return
         self.complete = complete
-        self.end(end_time)
+        self.end_time = end_time
+        if self._processor is not None:
+            self._processor.on_end(self)  # type: ignore[arg-type]
 
 
 def _clean(value: Any) -> Any:
@@ -168,8 +174,13 @@ class SpoolTracer(trace.Tracer):
         self.processor = processor
         self.resource = resource
         self.scope = scope
-        self._new_span_id = id_generator.generate_span_id
-        self._new_trace_id = id_generator.generate_trace_id
+        self._new_span_id: Callable[[], int] = id_generator.generate_span_id
+        self._new_trace_id: Callable[[], int] = id_generator.generate_trace_id
+        if type(id_generator) is RandomIdGenerator:
+            # the SDK's default draws ids from `random`: draw them here without its Python frames
+            # (it redraws a 0, the invalid id, which comes at odds of 2**-64)
+            self._new_span_id = functools.partial(random.getrandbits, 64)
+            self._new_trace_id = functools.partial(random.getrandbits, 128)
 
     def start_span(
         self,

@@ -4,13 +4,12 @@ The tee is a pass-through byte stream put in place of the transport's response s
 goes to the app unchanged and, on the side, to a `BodyReader` that decompresses (for its own use
 only), frames SSE events or collects a JSON body within a size cap, and hands the result to the
 wire family. The tee tells its observer when the body ends: exhausted, closed, failed, or dropped
-unread (a `weakref.finalize` catches streams the app abandons without closing).
+unread (the tee's `__del__` catches bodies the app abandons without closing).
 """
 
 from __future__ import annotations
 
 import functools
-import weakref
 import zlib
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, Protocol
@@ -221,6 +220,10 @@ class JsonCollector:
         self._tail = (self._tail + chunk)[-JSON_WINDOW:]
 
     @property
+    def size(self) -> int:
+        return self._size
+
+    @property
     def complete(self) -> bool:
         return not self._head
 
@@ -240,14 +243,15 @@ SKIM_BATCH_CHUNKS = 64  # chunks collected in skim mode before they are scanned 
 class Observer(Protocol):
     """What the tee reports to (the call observation).
 
-    `feed` takes each chunk until the observer sets `batch` (skim mode: nothing left to learn
-    per chunk); from then on the tee appends chunks to `batch` itself, with no call per chunk, and
-    hands the list to `skim` every SKIM_BATCH_CHUNKS chunks (counted, not measured: cheaper per
-    chunk; httpcore reads at most 64 KiB at a time, so a few MiB wait at worst), and the observer
-    skims the rest at the end.
+    `feed` takes each chunk until the observer sets `batch` (batch mode: nothing left to learn
+    per chunk; a JSON body is in it from the start); from then on the tee appends chunks to `batch`
+    itself, with no call per chunk, and hands the list to `skim` every SKIM_BATCH_CHUNKS chunks
+    (counted, not measured: cheaper per chunk; httpcore reads at most 64 KiB at a time, so a few
+    MiB wait at worst), and the observer takes the rest at the end.
     """
 
     batch: list[bytes] | None
+    done: bool  # the observer has ended (the tee need not tell it again)
 
     def feed(self, chunk: bytes) -> None: ...
 
@@ -263,17 +267,17 @@ def _make_tees(sync_base: type, async_base: type) -> tuple[type, type]:
         def __init__(self, inner: Any, observer: Observer) -> None:
             self._inner = inner
             self._observer = observer
-            self._finalizer = weakref.finalize(self, observer.end, "abandoned")
 
         def __iter__(self) -> Iterator[bytes]:
             observer = self._observer
             try:
                 chunks = iter(self._inner)
-                for chunk in chunks:
-                    observer.feed(chunk)
-                    yield chunk
-                    if observer.batch is not None:
-                        break
+                if observer.batch is None:
+                    for chunk in chunks:
+                        observer.feed(chunk)
+                        yield chunk
+                        if observer.batch is not None:
+                            break
                 batch = observer.batch
                 if batch is not None:  # skim mode: per chunk, only an append
                     collect = batch.append
@@ -294,24 +298,28 @@ def _make_tees(sync_base: type, async_base: type) -> tuple[type, type]:
             try:
                 self._inner.close()
             finally:
-                self._observer.end("closed")
-                self._finalizer.detach()
+                if not self._observer.done:
+                    self._observer.end("closed")
+
+        def __del__(self) -> None:  # dropped unread: the call ends as abandoned
+            if not self._observer.done:
+                self._observer.end("abandoned")
 
     class AsyncTee(async_base):
         def __init__(self, inner: Any, observer: Observer) -> None:
             self._inner = inner
             self._observer = observer
-            self._finalizer = weakref.finalize(self, observer.end, "abandoned")
 
         async def __aiter__(self) -> AsyncIterator[bytes]:
             observer = self._observer
             try:
                 chunks = aiter(self._inner)
-                async for chunk in chunks:
-                    observer.feed(chunk)
-                    yield chunk
-                    if observer.batch is not None:
-                        break
+                if observer.batch is None:
+                    async for chunk in chunks:
+                        observer.feed(chunk)
+                        yield chunk
+                        if observer.batch is not None:
+                            break
                 batch = observer.batch
                 if batch is not None:  # skim mode: per chunk, only an append
                     collect = batch.append
@@ -332,8 +340,12 @@ def _make_tees(sync_base: type, async_base: type) -> tuple[type, type]:
             try:
                 await self._inner.aclose()
             finally:
-                self._observer.end("closed")
-                self._finalizer.detach()
+                if not self._observer.done:
+                    self._observer.end("closed")
+
+        def __del__(self) -> None:
+            if not self._observer.done:
+                self._observer.end("abandoned")
 
     return SyncTee, AsyncTee
 
