@@ -1,9 +1,12 @@
 """What an AI request said. The app's thread keeps the request's bytes and headers as it leaves;
-decoding them (model, stream flag, output limit, retry identity) waits until someone needs it: in
-the default setup the spool's thread, just before the call's record is made (`CallObservation.end`)."""
+reading them (model, stream flag, output limit, retry identity, SDK, credential) waits until someone
+needs it: in the default setup the spool's thread, just before the call's record is made
+(`CallObservation.end`). A header the app changes on the same request object after sending it
+(httpx's digest auth does, before sending it again) may be read in its changed form."""
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -44,7 +47,7 @@ class RequestFacts:
     Fields most calls leave empty have their defaults on the class."""
 
     query_key: str | None = None  # Gemini's `?key=` credential
-    # from the body (`read_body`)
+    # from the body (`read`)
     model: str | None = None
     requested: str | None = None  # the canonical model asked for, for fallback detection
     streaming = False
@@ -60,7 +63,7 @@ class RequestFacts:
     def __init__(
         self,
         route: Route,
-        headers: Mapping[bytes, bytes],
+        headers: Any,
         body: bytes,
         tags: tuple[tuple[str, str], ...],
         scope: tuple[int, int],
@@ -68,8 +71,9 @@ class RequestFacts:
         capture_max: int | None,
     ) -> None:
         self.route = route
-        self.headers = headers  # lower-cased names
-        self._body: bytes | None = body  # until `read_body`
+        self._headers: Any = headers  # the request's headers object, until `read`
+        self.headers: Mapping[bytes, bytes] = {}  # lower-cased names, from `read` on
+        self._body: bytes | None = body  # until `read`
         self.tags = tags
         self.scope = scope
         self.began_at = began_at  # perf_counter
@@ -79,12 +83,14 @@ class RequestFacts:
     def kind(self) -> str | None:
         return self.route.kind
 
-    def read_body(self) -> None:
-        """Decode the request body, once (the bytes are let go)."""
+    def read(self) -> None:
+        """Read the request's headers and body, once (the body's bytes are let go)."""
         data = self._body
         if data is None:
             return
         self._body = None
+        self.headers = lowered_headers(self._headers)
+        self._headers = None
         self.body_key = body_key(data)
         body = decode_body(data)
         family, path = self.route.family, self.route.path
@@ -100,20 +106,20 @@ class RequestFacts:
 
     def identity(self) -> tuple[int, str | None, int | None]:
         """What retry and fallback detection compare: (body key, model asked for, SDK retry count)."""
-        self.read_body()
+        self.read()
         retry_header = self.headers.get(b"x-stainless-retry-count")
         sdk_retry = int(retry_header) if retry_header and retry_header.isdigit() else None
         return self.body_key, self.requested, sdk_retry
 
     def span_name(self) -> str:
         """`{operation} {model}`, as the GenAI conventions name a call's span."""
-        self.read_body()
+        self.read()
         operation = self.route.operation
         return f"{operation} {self.model}" if self.model else operation
 
     def attributes(self) -> dict[str, Any]:
         """The span attributes the request gives (a new dict the caller may extend)."""
-        self.read_body()
+        self.read()
         a = self.route.attrs.copy()
         a[sc.GEN_AI_REQUEST_STREAM] = self.streaming
         if self.model:
@@ -150,6 +156,18 @@ class RequestFacts:
             text = text[:limit]
             self.capture_truncated = True
         self.captured_input = text
+
+
+def lowered_headers(headers: Any) -> dict[bytes, bytes]:
+    """Header names lower-cased -> values, as bytes. httpx and httpx2 keep the lower-cased name in
+    their private `_list`; reading it directly avoids re-lowering every name on every request."""
+    items = getattr(headers, "_list", None)
+    if isinstance(items, list) and (not items or len(items[0]) == 3):
+        return dict(zip(map(_LOWER, items), map(_VALUE, items), strict=True))  # C-level, no Python loop
+    return {k.lower(): v for k, v in headers.raw}
+
+
+_LOWER, _VALUE = operator.itemgetter(1), operator.itemgetter(2)
 
 
 def max_tokens_of(body: dict[str, Any]) -> int | None:

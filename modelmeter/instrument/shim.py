@@ -15,7 +15,6 @@ observation (`call.py`) ends the span when the body ends.
 from __future__ import annotations
 
 import logging
-import operator
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,7 +28,7 @@ from modelmeter import semconv as sc
 from modelmeter.instrument import clock, correlation, tags
 from modelmeter.instrument.call import CallObservation, provider_name
 from modelmeter.instrument.providers import family_for
-from modelmeter.instrument.request import MAX_DEFERRED_REQUEST_BYTES, RequestFacts, Route
+from modelmeter.instrument.request import MAX_DEFERRED_REQUEST_BYTES, RequestFacts, Route, lowered_headers
 from modelmeter.instrument.routes import Endpoint, is_vendor, kind_of
 from modelmeter.instrument.streams import tee_classes
 
@@ -168,7 +167,7 @@ def _begin(config: ShimConfig, request: Any, *, is_async: bool) -> CallObservati
     Routes are cached per (scheme, host, port, path) on the config, whose `endpoints` they depend
     on: a URL is classified once per endpoint. The key is read from the URL's parsed form, which
     httpx and httpx2 keep (the public properties re-derive each part on every access). Reading the
-    body waits (`RequestFacts.read_body`) when the span is one whose record is made on the spool's
+    headers and body wait (`RequestFacts.read`) when the span is one whose record is made on the spool's
     thread. One function, because on the app's thread every call counts."""
     try:
         url = request.url
@@ -192,7 +191,7 @@ def _begin(config: ShimConfig, request: Any, *, is_async: bool) -> CallObservati
             body = b""
         facts = RequestFacts(
             route,
-            lowered_headers(request.headers),
+            request.headers,
             body,
             tag_attributes,
             correlation.scope_key(is_async, serial),
@@ -202,7 +201,7 @@ def _begin(config: ShimConfig, request: Any, *, is_async: bool) -> CallObservati
         if route.family.NAME == "gemini":
             facts.query_key = request.url.params.get("key")
         if not config.deferred or len(body) > MAX_DEFERRED_REQUEST_BYTES:
-            facts.read_body()
+            facts.read()
         parent = otel_context.get_current()
         span = config.tracer.start_span(
             facts.span_name() if not config.deferred else route.operation,
@@ -240,15 +239,3 @@ def _classify(config: ShimConfig, url: Any) -> Route | None:
     if gateway:
         attrs[sc.MM_GATEWAY] = gateway
     return Route(family, path, kind, gateway, operation, attrs)
-
-
-def lowered_headers(headers: Any) -> dict[bytes, bytes]:
-    """Header names lower-cased -> values, as bytes. httpx and httpx2 keep the lower-cased name in
-    their private `_list`; reading it directly avoids re-lowering every name on every request."""
-    items = getattr(headers, "_list", None)
-    if isinstance(items, list) and (not items or len(items[0]) == 3):
-        return dict(zip(map(_LOWER, items), map(_VALUE, items), strict=True))  # C-level, no Python loop
-    return {k.lower(): v for k, v in headers.raw}
-
-
-_LOWER, _VALUE = operator.itemgetter(1), operator.itemgetter(2)

@@ -61,17 +61,19 @@ Ended = tuple[str, int, int, int | None, int | None, int | None, Mapping[str, An
 
 def ended(span: ReadableSpan) -> Ended:
     """The few values of a span its record needs (cheap: runs on the app's thread as a span ends)."""
-    context = span.context
     parent = span.parent
     if type(span) is SpoolSpan:
         attributes: Mapping[str, Any] = span.attributes
         complete = span.complete
+        trace_id, span_id = span.trace_id, span.span_id
     else:
         attributes, complete = _plain_attributes(span), None
+        context = span.context
+        trace_id, span_id = (context.trace_id, context.span_id) if context else (0, 0)
     return (
         span.name,
-        context.trace_id if context else 0,
-        context.span_id if context else 0,
+        trace_id,
+        span_id,
         parent.span_id if parent else None,
         span.start_time,
         span.end_time,

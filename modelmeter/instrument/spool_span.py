@@ -46,31 +46,36 @@ class SpoolSpan(trace.Span):
     """A recording span whose only reader is the spool processor (see the module docstring)."""
 
     __slots__ = (
+        "_context",
         "_processor",
+        "_trace_flags",
+        "_trace_state",
         "attributes",
         "complete",
-        "context",
         "end_time",
         "instrumentation_scope",
         "kind",
         "name",
         "parent",
         "resource",
+        "span_id",
         "start_time",
         "status",
+        "trace_id",
     )
 
     def __init__(
         self,
         name: str,
-        context: SpanContext,
+        ids: tuple[int, int, TraceFlags, TraceState],  # trace id, span id, flags, state
         parent: SpanContext | None,
         kind: SpanKind,
         start_time: int,
         tracer: SpoolTracer,
     ) -> None:
         self.name = name
-        self.context = context
+        self.trace_id, self.span_id, self._trace_flags, self._trace_state = ids
+        self._context: SpanContext | None = None
         self.parent = parent
         self.kind = kind
         self.start_time = start_time
@@ -81,6 +86,17 @@ class SpoolSpan(trace.Span):
         self.resource = tracer.resource
         self.instrumentation_scope = tracer.scope
         self._processor = tracer.processor
+
+    @property
+    def context(self) -> SpanContext:
+        """The span's SpanContext, made when first asked for (most calls never are until the spool
+        writes them). The ids are fixed at start, so two threads making it at once make equal ones."""
+        context = self._context
+        if context is None:
+            context = self._context = SpanContext(
+                self.trace_id, self.span_id, False, self._trace_flags, self._trace_state
+            )
+        return context
 
     def get_span_context(self) -> SpanContext:
         return self.context
@@ -194,29 +210,18 @@ class SpoolTracer(trace.Tracer):
         set_status_on_exception: bool = True,
     ) -> trace.Span:
         parent: SpanContext | None = trace.get_current_span(context).get_span_context()
+        ids: tuple[int, int, TraceFlags, TraceState]
         if parent is not None and parent.is_valid:
             flags = parent.trace_flags
-            span_context = SpanContext(
-                parent.trace_id,
-                self._new_span_id(),
-                is_remote=False,
-                trace_flags=flags,
-                trace_state=parent.trace_state,
-            )
+            ids = (parent.trace_id, self._new_span_id(), flags, parent.trace_state)
             if not flags.sampled:
-                return trace.NonRecordingSpan(span_context)
+                return trace.NonRecordingSpan(SpanContext(ids[0], ids[1], False, flags, ids[3]))
         else:
             parent = None
-            span_context = SpanContext(
-                self._new_trace_id(),
-                self._new_span_id(),
-                is_remote=False,
-                trace_flags=_SAMPLED_NEW_TRACE,
-                trace_state=_EMPTY_STATE,
-            )
+            ids = (self._new_trace_id(), self._new_span_id(), _SAMPLED_NEW_TRACE, _EMPTY_STATE)
         if start_time is None:
             start_time = clock.now_ns()
-        span = SpoolSpan(name, span_context, parent, kind, start_time, self)
+        span = SpoolSpan(name, ids, parent, kind, start_time, self)
         if attributes:
             span.set_attributes(attributes)
         return span
