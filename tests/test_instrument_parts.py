@@ -402,6 +402,13 @@ def test_a_vendor_route_is_skimmed_without_other_vendors_extras() -> None:
     assert family.skim_probes(None) == family.SKIM and family.skim_probes("vercel") == family.SKIM
 
 
+class _Failure:
+    """Finds out, when asked, that the attempt failed (as reading its body would)."""
+
+    def outcome(self) -> bool:
+        return True
+
+
 class _Attempt:
     """The least an attempt must have for `correlation`."""
 
@@ -449,7 +456,7 @@ def test_settling_later_decides_as_deciding_at_once() -> None:
     first, retry = _Attempt(scope), _Attempt(scope)
     retry.began_at = 4.0
     correlation.began(first)
-    correlation.ended(first, 1.0 + 0.1, lambda: True)  # a failure found by reading the body
+    correlation.ended(first, 1.0 + 0.1, _Failure())  # a failure found by reading the body
     correlation.began(retry)
     correlation.ended(retry, 4.5, True)
     late = _Attempt(scope)
@@ -464,7 +471,7 @@ def test_settling_later_decides_as_deciding_at_once() -> None:
     fallback.identity = lambda: (2, "openai/gpt-4o", None)  # type: ignore[method-assign]
     fallback.began_at = 3.0
     correlation.began(failed)
-    correlation.ended(failed, 1.5, lambda: True)
+    correlation.ended(failed, 1.5, _Failure())
     correlation.began(fallback)
     correlation.settle()
     assert fallback.call_id != failed.call_id and fallback.fallback_from == "openai/gpt-4o-mini"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import re
@@ -172,6 +173,38 @@ def test_a_request_is_described_alike_whether_its_body_waits_for_the_spool_or_no
     )
     assert record["attributes"][sc.GEN_AI_REQUEST_MAX_TOKENS] == 77
     assert len(record["call_id"]) == 16 and record["attempt"] == 0
+
+
+def test_a_call_waiting_for_the_spool_keeps_few_objects_for_the_garbage_collector(
+    mock: MockProviders, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What waits for the spool's thread is what the collector scans in the app's thread: each such
+    object makes its collections come sooner and cost more (a full one takes about 100 ms beside an
+    SDK). Counted with the spool's thread held off, so every call waits."""
+    monkeypatch.setitem(SpoolProcessor.__init__.__kwdefaults__, "wake_at", 10**6)  # type: ignore[index]
+    monkeypatch.setitem(SpoolProcessor.__init__.__kwdefaults__, "interval_s", 3600.0)  # type: ignore[index]
+    client = openai.OpenAI(base_url=mock.base_url("openai"), api_key="sk-proj-FAKE0000000000", max_retries=0)
+
+    def objects_kept_by(calls: int) -> int:
+        """Tracked objects that 40 more calls leave behind (the mock keeps a record of each)."""
+        gc.collect()
+        before = len(gc.get_objects())
+        while len(mock.calls) < calls:
+            client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+        gc.collect()
+        return len(gc.get_objects()) - before
+
+    objects_kept_by(20)  # warm up: caches, pools, imports
+    bare = objects_kept_by(60)
+    modelmeter.instrument(spool=str(tmp_path), endpoints=mock.endpoints)
+    try:
+        objects_kept_by(80)
+        observed = objects_kept_by(120)
+        assert modelmeter.flush() and len(_records(tmp_path)) == 60
+    finally:
+        modelmeter.uninstrument()
+    per_call = (observed - bare) / 40
+    assert per_call <= 7, per_call  # the span, the observation, the request, the facts, the body's list
 
 
 def test_spool_files_rotate_by_size_and_by_age(tmp_path: Path) -> None:

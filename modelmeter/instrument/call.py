@@ -19,7 +19,6 @@ from types import MappingProxyType
 from typing import Any
 
 import orjson
-from opentelemetry.context import Context
 from opentelemetry.trace import Span, Status, StatusCode
 
 from modelmeter import semconv as sc
@@ -93,9 +92,8 @@ class CallObservation:
     _read = False
     error_type: str | None = None
 
-    def __init__(self, span: Span, request: RequestFacts, start_ns: int, context: Context) -> None:
+    def __init__(self, span: Span, request: RequestFacts, start_ns: int) -> None:
         self.span = span
-        self.context = context  # the OpenTelemetry context the request runs in: `span` is current
         self.request = request
         self.family = request.route.family
         self.start_ns = start_ns
@@ -212,9 +210,9 @@ class CallObservation:
             <= MAX_DEFERRED_BODY_BYTES
         )
         ended_at = request.began_at + duration_s
-        correlation.ended(request, ended_at, self.outcome if deferred else self.outcome())
+        correlation.ended(request, ended_at, self if deferred else self.outcome())
         if spooled:
-            span.end_then_complete(end_ns, self._named_attributes)  # type: ignore[attr-defined]
+            span.end_then_complete(end_ns, self)  # type: ignore[attr-defined]
             return
         set_attributes_unchecked(span, self._attributes())
         if self.error_type is not None:
@@ -236,8 +234,8 @@ class CallObservation:
                 self._framer = self._json = self._decode = self.batch = None
         return self.error_type is not None
 
-    def _named_attributes(self) -> tuple[str, dict[str, Any]]:
-        """The span's final name and its attributes (a `SpoolSpan`'s completion)."""
+    def complete(self) -> tuple[str, dict[str, Any]]:
+        """The span's final name and its attributes (what a `SpoolSpan` asks on the spool's thread)."""
         attributes = self._attributes()
         return self.request.span_name(), attributes
 

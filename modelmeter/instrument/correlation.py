@@ -31,6 +31,12 @@ FALLBACK_WINDOW_S = 5.0
 MAX_SCOPES = 4096
 
 
+class Outcome(Protocol):
+    """Finds out whether an attempt failed (`call.CallObservation`, reading the body)."""
+
+    def outcome(self) -> bool: ...
+
+
 class Attempt(Protocol):
     """What the log needs of an attempt (`request.RequestFacts`), and where the decision goes."""
 
@@ -46,7 +52,7 @@ class Attempt(Protocol):
 
 
 # an attempt that began, or (attempt, perf_counter at its end, whether it failed)
-Failed = bool | Callable[[], bool]
+Failed = bool | Outcome
 _Entry = Attempt | tuple[Attempt, float, Failed]
 
 
@@ -89,8 +95,8 @@ began: Callable[[Attempt], None] = _log.append  # an attempt starts (on the app'
 
 
 def ended(attempt: Attempt, ended_at: float, failed: Failed) -> None:
-    """An attempt ended; `failed` may be a function that finds out (reading the body), which
-    `settle` calls on its own thread."""
+    """An attempt ended; `failed` may be what finds out (reading the body), which `settle` asks on
+    its own thread."""
     _log.append((attempt, ended_at, failed))
 
 
@@ -132,7 +138,7 @@ def _begin(attempt: Attempt) -> None:
 
 
 def _end(attempt: Attempt, ended_at: float, failed: Failed) -> None:
-    outcome = failed() if callable(failed) else failed
+    outcome = failed if isinstance(failed, bool) else failed.outcome()
     last = _last.get(attempt.scope)
     if last is not None and last.call_id == attempt.call_id:
         last.failed = outcome

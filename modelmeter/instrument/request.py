@@ -1,8 +1,7 @@
-"""What an AI request said. The app's thread keeps the request's bytes and headers as it leaves;
-reading them (model, stream flag, output limit, retry identity, SDK, credential) waits until someone
-needs it: in the default setup the spool's thread, just before the call's record is made
-(`CallObservation.end`). A header the app changes on the same request object after sending it
-(httpx's digest auth does, before sending it again) may be read in its changed form."""
+"""What an AI request said. The app's thread keeps the request's bytes and its headers (lower-cased)
+as it leaves; reading them (model, stream flag, output limit, retry identity, SDK, credential) waits
+until someone needs it: in the default setup the spool's thread, just before the call's record is
+made (`CallObservation.end`)."""
 
 from __future__ import annotations
 
@@ -63,7 +62,7 @@ class RequestFacts:
     def __init__(
         self,
         route: Route,
-        headers: Any,
+        headers: Mapping[bytes, bytes],
         body: bytes,
         tags: tuple[tuple[str, str], ...],
         scope: tuple[int, int],
@@ -71,8 +70,7 @@ class RequestFacts:
         capture_max: int | None,
     ) -> None:
         self.route = route
-        self._headers: Any = headers  # the request's headers object, until `read`
-        self.headers: Mapping[bytes, bytes] = {}  # lower-cased names, from `read` on
+        self.headers = headers  # lower-cased names (a dict of bytes: no work for the collector)
         self._body: bytes | None = body  # until `read`
         self.tags = tags
         self.scope = scope
@@ -84,13 +82,11 @@ class RequestFacts:
         return self.route.kind
 
     def read(self) -> None:
-        """Read the request's headers and body, once (the body's bytes are let go)."""
+        """Read the request's body, once (its bytes are let go)."""
         data = self._body
         if data is None:
             return
         self._body = None
-        self.headers = lowered_headers(self._headers)
-        self._headers = None
         self.body_key = body_key(data)
         body = decode_body(data)
         family, path = self.route.family, self.route.path

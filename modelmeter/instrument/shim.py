@@ -22,6 +22,7 @@ from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
+from opentelemetry.context import Context
 from opentelemetry.trace import SpanKind, Tracer
 
 from modelmeter import semconv as sc
@@ -102,10 +103,11 @@ def _sync_wrapper(original: Any, tee: type) -> Any:
         config = _config
         if config is None or request.method != "POST":
             return original.__get__(self, type(self))(request)
-        observation = _begin(config, request, is_async=False)
-        if observation is None:
+        begun = _begin(config, request, is_async=False)
+        if begun is None:
             return original.__get__(self, type(self))(request)
-        token = otel_context.attach(observation.context)
+        observation, context = begun
+        token = otel_context.attach(context)
         try:
             response = original.__get__(self, type(self))(request)
         except BaseException as exc:
@@ -123,10 +125,11 @@ def _async_wrapper(original: Any, tee: type) -> Any:
         config = _config
         if config is None or request.method != "POST":
             return await original.__get__(self, type(self))(request)
-        observation = _begin(config, request, is_async=True)
-        if observation is None:
+        begun = _begin(config, request, is_async=True)
+        if begun is None:
             return await original.__get__(self, type(self))(request)
-        token = otel_context.attach(observation.context)
+        observation, context = begun
+        token = otel_context.attach(context)
         try:
             response = await original.__get__(self, type(self))(request)
         except BaseException as exc:
@@ -160,14 +163,15 @@ def _attach(observation: CallObservation, response: Any, tee: type) -> Any:
 # --- the request side -------------------------------------------------------------------------
 
 
-def _begin(config: ShimConfig, request: Any, *, is_async: bool) -> CallObservation | None:
+def _begin(config: ShimConfig, request: Any, *, is_async: bool) -> tuple[CallObservation, Context] | None:
     """Classify a POST and, for an AI call, keep what must be kept as the request leaves and start
-    the span; None when it is not an AI call or anything about it fails.
+    the span; returns the observation and the OpenTelemetry context to run the request in (the span
+    current), or None when it is not an AI call or anything about it fails.
 
     Routes are cached per (scheme, host, port, path) on the config, whose `endpoints` they depend
     on: a URL is classified once per endpoint. The key is read from the URL's parsed form, which
     httpx and httpx2 keep (the public properties re-derive each part on every access). Reading the
-    headers and body wait (`RequestFacts.read`) when the span is one whose record is made on the spool's
+    body waits (`RequestFacts.read`) when the span is one whose record is made on the spool's
     thread. One function, because on the app's thread every call counts."""
     try:
         url = request.url
@@ -191,7 +195,7 @@ def _begin(config: ShimConfig, request: Any, *, is_async: bool) -> CallObservati
             body = b""
         facts = RequestFacts(
             route,
-            request.headers,
+            lowered_headers(request.headers),
             body,
             tag_attributes,
             correlation.scope_key(is_async, serial),
@@ -210,7 +214,7 @@ def _begin(config: ShimConfig, request: Any, *, is_async: bool) -> CallObservati
             start_time=start_ns,
         )
         correlation.began(facts)
-        return CallObservation(span, facts, start_ns, trace.set_span_in_context(span, parent))
+        return CallObservation(span, facts, start_ns), trace.set_span_in_context(span, parent)
     except Exception:
         log.debug("modelmeter could not observe a request", exc_info=True)
         return None

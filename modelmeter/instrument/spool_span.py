@@ -22,7 +22,7 @@ import logging
 import random
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Protocol
 
 from opentelemetry import trace
 from opentelemetry.context import Context
@@ -40,6 +40,14 @@ log = logging.getLogger("modelmeter")
 _SAMPLED_NEW_TRACE = TraceFlags(TraceFlags.SAMPLED | TraceFlags.RANDOM_TRACE_ID)
 _EMPTY_STATE = TraceState()
 _UNSET = Status()  # shared: a Status is never changed in place
+
+
+class Completion(Protocol):
+    """What gives the rest of a `SpoolSpan` on the spool's thread (`call.CallObservation`)."""
+
+    def complete(self) -> tuple[str, Mapping[str, Any]]:
+        """The span's final name and the rest of its attributes; never raises."""
+        ...
 
 
 class SpoolSpan(trace.Span):
@@ -81,7 +89,7 @@ class SpoolSpan(trace.Span):
         self.start_time = start_time
         self.end_time: int | None = None
         self.attributes: dict[str, Any] = {}
-        self.complete: Callable[[], tuple[str, Mapping[str, Any]]] | None = None
+        self.complete: Completion | None = None
         self.status = _UNSET
         self.resource = tracer.resource
         self.instrumentation_scope = tracer.scope
@@ -152,10 +160,10 @@ class SpoolSpan(trace.Span):
         if self._processor is not None:
             self._processor.on_end(self)  # type: ignore[arg-type]  # reads what a ReadableSpan has
 
-    def end_then_complete(self, end_time: int, complete: Callable[[], tuple[str, Mapping[str, Any]]]) -> None:
-        """End the span now and leave `complete` (which returns the span's final name and the rest of
-        its attributes, and must not raise) to the spool's thread, which calls it just before the
-        span's record is made: work no one reads before then stays off the app's thread."""
+    def end_then_complete(self, end_time: int, complete: Completion) -> None:
+        """End the span now and leave `complete` (which gives the span's final name and the rest of
+        its attributes) to the spool's thread, which asks it just before the span's record is made:
+        work no one reads before then stays off the app's thread."""
         if self.end_time is not None:
             return
         self.complete = complete
