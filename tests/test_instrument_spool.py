@@ -207,6 +207,36 @@ def test_a_call_waiting_for_the_spool_keeps_few_objects_for_the_garbage_collecto
     assert per_call <= 7, per_call  # the span, the observation, the request, the facts, the body's list
 
 
+def test_a_stream_abandoned_in_the_spool_only_setup_is_read_on_the_spool_thread(
+    mock: MockProviders, tmp_path: Path
+) -> None:
+    """The collector ends an abandoned stream on the app's thread; the rest of its body is read
+    later on the spool's: the record still has the partial usage and says truncated."""
+    modelmeter.instrument(spool=str(tmp_path), endpoints=mock.endpoints)
+    try:
+        client = anthropic.Anthropic(
+            base_url=mock.base_url("anthropic"), api_key="sk-ant-api03-FAKE0000", max_retries=0
+        )
+        stream = client.messages.create(
+            model="claude-haiku-4-5",
+            max_tokens=64,
+            messages=MESSAGES,
+            stream=True,
+            extra_headers={"x-mock-chunks": "20"},
+        )
+        events = iter(stream)
+        assert next(events).type == "message_start"
+        del stream, events
+        gc.collect()
+        assert modelmeter.flush()
+    finally:
+        modelmeter.uninstrument()
+    (record,) = _records(tmp_path)
+    served = mock.calls[0]
+    assert served.usage is not None and record["input_tokens"] == served.usage.input_tokens
+    assert (record["truncated"], record["status"], record["streaming"]) == (True, "ok", True)
+
+
 def test_spool_files_rotate_by_size_and_by_age(tmp_path: Path) -> None:
     writer = SpoolWriter(tmp_path, rotate_bytes=50, rotate_seconds=0.3)
     for i in range(3):

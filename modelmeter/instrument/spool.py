@@ -43,11 +43,6 @@ DEFAULT_ROTATE_SECONDS = 60.0
 MAX_QUEUED = 8192  # ended spans waiting to be written; more are dropped
 WAKE_AT = 512  # the writer thread wakes early when this many spans wait
 WRITE_INTERVAL_S = 1.0  # ... and otherwise writes what waits this often
-# While fewer spans than this wait, the writer thread gives up the GIL after each record: an app
-# thread back from the network then waits for it one record (tens of µs), not Python's switch
-# interval (5 ms), each time. An app that holds the GIL (busy) leaves the writer about one record
-# per switch interval that way, so past this backlog it keeps the GIL as long as Python lets it.
-POLITE_BELOW = 4 * WAKE_AT
 
 
 # one sequence per process, shared by every writer: a process never reuses a file name
@@ -60,7 +55,6 @@ _key_of: Callable[[str], str | None] = _KEY_OF.get
 # What the spool keeps of an ended span until its thread writes it: plain values and the span's
 # own attribute dict (name, trace id, span id, parent span id, start, end, attributes, resource,
 # and what gives the rest of a `SpoolSpan`'s attributes on the spool's thread, or None).
-
 Ended = tuple[str, int, int, int | None, int | None, int | None, Mapping[str, Any], Any, Completion | None]
 
 
@@ -346,8 +340,6 @@ class SpoolProcessor(SpanProcessor):
                     lines.append(orjson.dumps(record_of(values), option=orjson.OPT_APPEND_NEWLINE))
                 except (TypeError, ValueError):
                     log.debug("modelmeter: span could not be serialised", exc_info=True)
-                if len(queue) < POLITE_BELOW:  # let an app thread that waits for the GIL have it
-                    time.sleep(0)
             if lines:
                 self.writer.write(lines)
 
