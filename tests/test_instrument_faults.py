@@ -252,10 +252,8 @@ def test_a_call_after_a_failed_one_to_another_model_is_marked_as_its_fallback(
     assert fallback[sc.MM_WORKFLOW] == "fallback-demo"
 
 
-def test_a_stream_the_app_abandons_still_records_partial_usage_and_truncated(
-    mock: MockProviders,
-    recorder: Recorder,  # noqa: F811
-) -> None:
+def abandon_a_stream(mock: MockProviders) -> None:
+    """Start an anthropic stream, read its first event and drop it; the collector ends it."""
     stream = _anthropic(mock).messages.create(
         model="claude-haiku-4-5",
         max_tokens=64,
@@ -267,6 +265,13 @@ def test_a_stream_the_app_abandons_still_records_partial_usage_and_truncated(
     assert next(events).type == "message_start"
     del stream, events
     gc.collect()
+
+
+def test_a_stream_the_app_abandons_still_records_partial_usage_and_truncated(
+    mock: MockProviders,
+    recorder: Recorder,  # noqa: F811
+) -> None:
+    abandon_a_stream(mock)
     attrs = recorder.only()
     # the SDK's stream closes the response when it is collected: "closed" rather than "abandoned"
     assert (attrs[sc.MM_TRUNCATED], attrs[sc.MM_STATUS]) == (True, "ok")

@@ -26,6 +26,7 @@ from opentelemetry.instrumentation.httpx import HTTPX2ClientInstrumentor
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+from test_instrument_faults import abandon_a_stream
 from test_instrument_sdks import Recorder
 from test_mock_sdks import CASES, PARAMS
 
@@ -214,20 +215,7 @@ def test_a_stream_abandoned_in_the_spool_only_setup_is_read_on_the_spool_thread(
     later on the spool's: the record still has the partial usage and says truncated."""
     modelmeter.instrument(spool=str(tmp_path), endpoints=mock.endpoints)
     try:
-        client = anthropic.Anthropic(
-            base_url=mock.base_url("anthropic"), api_key="sk-ant-api03-FAKE0000", max_retries=0
-        )
-        stream = client.messages.create(
-            model="claude-haiku-4-5",
-            max_tokens=64,
-            messages=MESSAGES,
-            stream=True,
-            extra_headers={"x-mock-chunks": "20"},
-        )
-        events = iter(stream)
-        assert next(events).type == "message_start"
-        del stream, events
-        gc.collect()
+        abandon_a_stream(mock)
         assert modelmeter.flush()
     finally:
         modelmeter.uninstrument()

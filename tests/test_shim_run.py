@@ -23,6 +23,8 @@ APP = textwrap.dedent(
     gpt.chat.completions.create(model="gpt-4o-mini", messages=hi)
     claude = anthropic.Anthropic(base_url=os.environ["ANTHROPIC_BASE"], api_key="sk-ant-api03-FAKE0000")
     claude.messages.create(model="claude-haiku-4-5", max_tokens=32, messages=hi)
+    left_open = gpt.chat.completions.create(model="gpt-4o-mini", messages=hi, stream=True)
+    next(iter(left_open))  # one chunk read; the stream is still open when the program exits
     print("app done")
     sys.exit(7)
     """
@@ -63,7 +65,9 @@ def test_run_instruments_an_unchanged_program_and_keeps_its_exit_code(
     assert "app done" in result.stdout
     assert not list(spool.glob("*.open"))
     records = [orjson.loads(line) for p in spool.glob("*.ndjson") for line in p.read_bytes().splitlines()]
-    assert sorted(r["provider"] for r in records) == ["anthropic", "openai"]
+    assert sorted(r["provider"] for r in records) == ["anthropic", "openai", "openai"]
+    (left_open,) = [r for r in records if r["streaming"]]
+    assert (left_open["truncated"], left_open["attributes"].get("modelmeter.end")) == (True, "abandoned")
     assert {(r["workflow"], r["team"], r["service"]) for r in records} == {("nightly", "core", "app")}
     assert sorted(r["response_id"] for r in records) == sorted(c.response_id or "" for c in mock.calls)
 

@@ -36,7 +36,7 @@ import logging
 import threading
 from typing import Any
 
-from modelmeter.instrument import shim, tags
+from modelmeter.instrument import call, shim, tags
 from modelmeter.instrument.options import resolve
 from modelmeter.instrument.routes import parse_endpoints
 from modelmeter.instrument.spool_span import SpoolTracer
@@ -79,7 +79,7 @@ def instrument(**options: Any) -> None:
         )
         shim.patch_all()
         if not _atexit_registered:
-            atexit.register(flush)
+            atexit.register(_at_exit)
             _atexit_registered = True
 
 
@@ -92,6 +92,12 @@ def uninstrument() -> None:
         if _tracing is not None:
             _tracing.stop()
             _tracing = None
+
+
+def _at_exit() -> None:
+    """Record the streams the app leaves open, then write everything out."""
+    call.end_open_streams()
+    flush()
 
 
 def flush(timeout_s: float = 5.0) -> bool:

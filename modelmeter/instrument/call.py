@@ -65,6 +65,16 @@ _FAMILY_PROVIDER = {
 }
 
 
+# streams whose body has not ended: at exit they are ended as abandoned (`end_open_streams`)
+_open_streams: dict[int, CallObservation] = {}
+
+
+def end_open_streams() -> None:
+    """End every stream still open (the app exits with a stream it never closed), so it is recorded."""
+    for observation in list(_open_streams.values()):
+        observation.end("abandoned")
+
+
 class CallObservation:
     """State of one attempt from request to end of body; `end()` emits the span exactly once.
 
@@ -117,6 +127,7 @@ class CallObservation:
         content_type = headers.get(b"content-type", b"")
         if b"event-stream" in content_type:
             self._framer = SSEFramer(self._on_event)
+            _open_streams[id(self)] = self
         else:  # nothing to learn before the end: the tee collects the chunks with no call per chunk
             self._json_body = True
             self.batch = []
@@ -192,6 +203,7 @@ class CallObservation:
         if self.done:
             return
         self.done = True
+        _open_streams.pop(id(self), None)
         request = self.request
         self._duration_s = duration_s = time.perf_counter() - request.began_at
         self._how = how
