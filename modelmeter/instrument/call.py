@@ -12,6 +12,7 @@ this call (`modelmeter.parse_error`) and the bytes keep flowing.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Mapping
 from decimal import Decimal
@@ -30,6 +31,8 @@ from modelmeter.instrument.request import RequestFacts
 from modelmeter.instrument.routes import SEMCONV_PROVIDER, VENDOR_PLATFORM, gateway_from_headers
 from modelmeter.instrument.spool_span import SpoolSpan
 from modelmeter.instrument.streams import JsonCollector, SSEFramer, decoder_for, split_spaced
+
+log = logging.getLogger("modelmeter")
 
 # a larger JSON response body is read on the app's thread as it ends, not kept for the spool's
 # thread (see request.MAX_DEFERRED_REQUEST_BYTES)
@@ -203,33 +206,36 @@ class CallObservation:
         if self.done:
             return
         self.done = True
-        _open_streams.pop(id(self), None)
-        request = self.request
-        self._duration_s = duration_s = time.perf_counter() - request.began_at
-        self._how = how
-        if exc is not None:
-            self._exception = type(exc).__qualname__
-        span = self.span
-        end_ns = self.start_ns + int(duration_s * 1e9)
-        spooled = type(span) is SpoolSpan
-        # what is left of a body (a JSON body whole, a stream's collected tail) is read where the
-        # record is made when it is small; otherwise now, so it can be let go
-        collected = self._json
-        deferred = (
-            spooled
-            and (self._json_body or self._framer is not None)
-            and (collected.size if collected else 0) + sum(map(len, self.batch or ()))
-            <= MAX_DEFERRED_BODY_BYTES
-        )
-        ended_at = request.began_at + duration_s
-        correlation.ended(request, ended_at, self if deferred else self.outcome())
-        if spooled:
-            span.end_then_complete(end_ns, self)  # type: ignore[attr-defined]
-            return
-        set_attributes_unchecked(span, self._attributes())
-        if self.error_type is not None:
-            span.set_status(Status(StatusCode.ERROR, self.error_type))
-        span.end(end_time=end_ns)
+        try:
+            _open_streams.pop(id(self), None)
+            request = self.request
+            self._duration_s = duration_s = time.perf_counter() - request.began_at
+            self._how = how
+            if exc is not None:
+                self._exception = type(exc).__qualname__
+            span = self.span
+            end_ns = self.start_ns + int(duration_s * 1e9)
+            spooled = type(span) is SpoolSpan
+            # what is left of a body (a JSON body whole, a stream's collected tail) is read where
+            # the record is made when it is small; otherwise now, so it can be let go
+            collected = self._json
+            deferred = (
+                spooled
+                and (self._json_body or self._framer is not None)
+                and (collected.size if collected else 0) + sum(map(len, self.batch or ()))
+                <= MAX_DEFERRED_BODY_BYTES
+            )
+            ended_at = request.began_at + duration_s
+            correlation.ended(request, ended_at, self if deferred else self.outcome())
+            if spooled:
+                span.end_then_complete(end_ns, self)  # type: ignore[attr-defined]
+                return
+            set_attributes_unchecked(span, self._attributes())
+            if self.error_type is not None:
+                span.set_status(Status(StatusCode.ERROR, self.error_type))
+            span.end(end_time=end_ns)
+        except Exception:  # the tee calls this from the app's read loop: never raise into it
+            log.debug("modelmeter could not end a call", exc_info=True)
 
     def outcome(self) -> bool:
         """Read what is left of the body (once) and decide `error_type`: True when the call failed."""
