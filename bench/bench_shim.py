@@ -299,7 +299,8 @@ def main() -> None:
     print()
     print(
         "| case | calls (bare + instr.) | wall µs, bare → instr. | added wall µs/call "
-        "| CPU µs, bare → instr. | added CPU µs/call | spool thread CPU µs/call |"
+        "| CPU µs, bare → instr. | added CPU µs/call "
+        "| other threads' CPU µs/call (spool; reference: its exporter) |"
     )
     print("|---|---|---|---|---|---|---|")
     print("\n".join(rows))

@@ -203,12 +203,12 @@ def _begin(config: ShimConfig, request: Any, *, is_async: bool) -> tuple[CallObs
             config.capture_max,
         )
         if route.family.NAME == "gemini":
-            facts.query_key = request.url.params.get("key")
-        if not config.deferred or len(body) > MAX_DEFERRED_REQUEST_BYTES:
-            facts.read()
+            facts.query_key = url.params.get("key")
+        if config.deferred and len(body) > MAX_DEFERRED_REQUEST_BYTES:
+            facts.read()  # now, so the large body's bytes need not wait for the spool's thread
         parent = otel_context.get_current()
         span = config.tracer.start_span(
-            facts.span_name() if not config.deferred else route.operation,
+            route.operation if config.deferred else facts.span_name(),  # the name reads the body
             parent,
             kind=SpanKind.CLIENT,
             start_time=start_ns,

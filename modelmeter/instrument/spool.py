@@ -273,10 +273,10 @@ class SpoolProcessor(SpanProcessor):
     Why not the SDK's BatchSpanProcessor with an exporter: its queue keeps every ended span object
     (a dozen garbage-collected containers each) alive for seconds, so they get promoted into the
     collector's old generations and the app pays for full collections it would otherwise never
-    run (measured with the openai SDK: tens of µs per call, amortised). We keep only `ended(span)`:
-    plain values plus the span's attribute dict, two tracked objects; a `SpoolSpan` (a few slots)
-    is kept as it is and read on our thread. The queue is bounded: past
-    MAX_QUEUED spans are dropped (one warning).
+    run (measured with the openai SDK: tens of µs per call, amortised). Of an SDK span we keep only
+    `ended(span)`: plain values plus the span's attribute dict, two tracked objects. A `SpoolSpan`
+    is kept as it is, with the call it completes (six tracked objects in all, counted by a test),
+    and read on our thread. The queue is bounded: past MAX_QUEUED spans are dropped (one warning).
     """
 
     def __init__(

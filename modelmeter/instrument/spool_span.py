@@ -164,12 +164,9 @@ class SpoolSpan(trace.Span):
         """End the span now and leave `complete` (which gives the span's final name and the rest of
         its attributes) to the spool's thread, which asks it just before the span's record is made:
         work no one reads before then stays off the app's thread."""
-        if self.end_time is not None:
-            return
-        self.complete = complete
-        self.end_time = end_time
-        if self._processor is not None:
-            self._processor.on_end(self)  # type: ignore[arg-type]
+        if self.end_time is None:
+            self.complete = complete
+            self.end(end_time)
 
 
 def _clean(value: Any) -> Any:

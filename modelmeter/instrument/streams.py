@@ -237,7 +237,7 @@ class JsonCollector:
 # --- the tee ------------------------------------------------------------------------------------
 
 
-SKIM_BATCH_CHUNKS = 64  # chunks collected in skim mode before they are scanned together
+SKIM_BATCH_CHUNKS = 64  # chunks collected in batch mode before they are taken together
 
 
 class Observer(Protocol):
@@ -279,7 +279,7 @@ def _make_tees(sync_base: type, async_base: type) -> tuple[type, type]:
                         if observer.batch is not None:
                             break
                 batch = observer.batch
-                if batch is not None:  # skim mode: per chunk, only an append
+                if batch is not None:  # batch mode: per chunk, only an append
                     collect = batch.append
                     for chunk in chunks:
                         collect(chunk)
@@ -321,7 +321,7 @@ def _make_tees(sync_base: type, async_base: type) -> tuple[type, type]:
                         if observer.batch is not None:
                             break
                 batch = observer.batch
-                if batch is not None:  # skim mode: per chunk, only an append
+                if batch is not None:  # batch mode: per chunk, only an append
                     collect = batch.append
                     async for chunk in chunks:
                         collect(chunk)
