@@ -74,7 +74,7 @@ def instrument(**options: Any) -> None:
                 tracer=tracer,
                 endpoints=parse_endpoints(resolved.endpoints),
                 capture_max=resolved.capture_max_bytes if resolved.capture_content else None,
-                deferred=isinstance(tracer, SpoolTracer),
+                spool_tracer=tracer if isinstance(tracer, SpoolTracer) else None,
             )
         )
         shim.patch_all()

@@ -12,11 +12,11 @@ this call (`modelmeter.parse_error`) and the bytes keep flowing.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable, Mapping
 from decimal import Decimal
-from types import MappingProxyType
 from typing import Any
 
 import orjson
@@ -27,7 +27,7 @@ from modelmeter.instrument import correlation, pricing
 from modelmeter.instrument.naming import canonical
 from modelmeter.instrument.providers import Facts, WireFamily
 from modelmeter.instrument.providers.gateway_extras import read_litellm_headers
-from modelmeter.instrument.request import RequestFacts
+from modelmeter.instrument.request import HeaderItems, RequestFacts, lowered
 from modelmeter.instrument.routes import SEMCONV_PROVIDER, VENDOR_PLATFORM, gateway_from_headers
 from modelmeter.instrument.spool_span import SpoolSpan
 from modelmeter.instrument.streams import JsonCollector, SSEFramer, decoder_for, split_spaced
@@ -86,7 +86,7 @@ class CallObservation:
 
     done = False
     http_status: int | None = None
-    response_headers: Mapping[bytes, bytes] = MappingProxyType({})
+    _header_items: HeaderItems = ()  # the response's headers as they came (see `on_headers`)
     ttft_s: float | None = None
     parse_error: str | None = None  # set: parsing stopped ("" when only for invalid JSON)
     bad_body = False  # the server sent JSON that does not decode
@@ -116,19 +116,30 @@ class CallObservation:
 
     # --- response side ---------------------------------------------------------------------
 
-    def on_headers(self, status_code: int, headers: Mapping[bytes, bytes]) -> None:
-        """Headers arrived (names lower-cased): pick the body reader (SSE or JSON) and the decoder."""
+    @functools.cached_property
+    def response_headers(self) -> Mapping[bytes, bytes]:
+        """Lower-cased header name -> value (made when first read, in the default setup on the
+        spool's thread)."""
+        return lowered(self._header_items)
+
+    def on_headers(self, status_code: int, header_items: HeaderItems) -> None:
+        """Headers arrived: pick the body reader (SSE or JSON) and the decoder. Only the two headers
+        that decide it are looked at now; the rest are read with the body (`response_headers`)."""
         self.http_status = status_code
-        self.response_headers = headers
-        encoding = headers.get(b"content-encoding")
+        self._header_items = header_items
+        encoding = content_type = None
+        for _, name, value in header_items:
+            if name == b"content-type":
+                content_type = value
+            elif name == b"content-encoding":
+                encoding = value
         if encoding:
             try:
                 self._decode = decoder_for(encoding.decode("latin-1"))
             except ValueError as exc:
                 self.disable_parsing(exc)
                 return
-        content_type = headers.get(b"content-type", b"")
-        if b"event-stream" in content_type:
+        if content_type is not None and b"event-stream" in content_type:
             self._framer = SSEFramer(self._on_event)
             _open_streams[id(self)] = self
         else:  # nothing to learn before the end: the tee collects the chunks with no call per chunk

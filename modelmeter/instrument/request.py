@@ -1,13 +1,14 @@
-"""What an AI request said. The app's thread keeps the request's bytes and its headers (lower-cased)
-as it leaves; reading them (model, stream flag, output limit, retry identity, SDK, credential) waits
+"""What an AI request said. The app's thread keeps the request's bytes and its headers as it
+leaves; reading them (model, stream flag, output limit, retry identity, SDK, credential) waits
 until someone needs it: in the default setup the spool's thread, just before the call's record is
 made (`CallObservation.end`)."""
 
 from __future__ import annotations
 
+import functools
 import operator
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,7 +63,7 @@ class RequestFacts:
     def __init__(
         self,
         route: Route,
-        headers: Mapping[bytes, bytes],
+        header_items: HeaderItems,
         body: bytes,
         tags: tuple[tuple[str, str], ...],
         scope: tuple[int, int],
@@ -70,12 +71,18 @@ class RequestFacts:
         capture_max: int | None,
     ) -> None:
         self.route = route
-        self.headers = headers  # lower-cased names (a dict of bytes: no work for the collector)
+        self._header_items = header_items
         self._body: bytes | None = body  # until `read`
         self.tags = tags
         self.scope = scope
         self.began_at = began_at  # perf_counter
         self.capture_max = capture_max
+
+    @functools.cached_property
+    def headers(self) -> Mapping[bytes, bytes]:
+        """Lower-cased header name -> value (made when first read, in the default setup on the
+        spool's thread)."""
+        return lowered(self._header_items)
 
     @property
     def kind(self) -> str | None:
@@ -154,13 +161,24 @@ class RequestFacts:
         self.captured_input = text
 
 
-def lowered_headers(headers: Any) -> dict[bytes, bytes]:
-    """Header names lower-cased -> values, as bytes. httpx and httpx2 keep the lower-cased name in
-    their private `_list`; reading it directly avoids re-lowering every name on every request."""
-    items = getattr(headers, "_list", None)
-    if isinstance(items, list) and (not items or len(items[0]) == 3):
-        return dict(zip(map(_LOWER, items), map(_VALUE, items), strict=True))  # C-level, no Python loop
-    return {k.lower(): v for k, v in headers.raw}
+# a snapshot of an httpx-family `Headers`: (name as sent, lower-cased name, value), all bytes
+HeaderItems = tuple[tuple[bytes, bytes, bytes], ...]
+
+
+def header_items_reader(headers_class: type) -> Callable[[Any], HeaderItems]:
+    """How to snapshot one HTTP library's headers: httpx and httpx2 keep exactly these triples in a
+    private list, which one C call copies (a tenth of a microsecond; the public API would lower
+    every name again on every request). Checked once per library: if its `Headers` ever keeps
+    something else, we build the triples from the public `raw` pairs instead."""
+    probe = headers_class({"X-Probe": "1"})
+    if getattr(probe, "_list", None) == [(b"X-Probe", b"x-probe", b"1")]:
+        return lambda headers: tuple(headers._list)
+    return lambda headers: tuple((k, k.lower(), v) for k, v in headers.raw)
+
+
+def lowered(items: HeaderItems) -> dict[bytes, bytes]:
+    """Lower-cased header name -> value."""
+    return dict(zip(map(_LOWER, items), map(_VALUE, items), strict=True))  # C-level, no Python loop
 
 
 _LOWER, _VALUE = operator.itemgetter(1), operator.itemgetter(2)

@@ -18,19 +18,25 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from types import FunctionType
 from typing import Any
 
-from opentelemetry import context as otel_context
-from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.trace import SpanKind, Tracer
 
 from modelmeter import semconv as sc
-from modelmeter.instrument import clock, correlation, tags
+from modelmeter.instrument import clock, correlation, current, tags
 from modelmeter.instrument.call import CallObservation, provider_name
 from modelmeter.instrument.providers import family_for
-from modelmeter.instrument.request import MAX_DEFERRED_REQUEST_BYTES, RequestFacts, Route, lowered_headers
+from modelmeter.instrument.request import (
+    MAX_DEFERRED_REQUEST_BYTES,
+    HeaderItems,
+    RequestFacts,
+    Route,
+    header_items_reader,
+)
 from modelmeter.instrument.routes import Endpoint, is_vendor, kind_of
+from modelmeter.instrument.spool_span import SpoolTracer
 from modelmeter.instrument.streams import tee_classes
 
 log = logging.getLogger("modelmeter")
@@ -43,14 +49,15 @@ class ShimConfig:
     tracer: Tracer
     endpoints: tuple[Endpoint, ...] = ()
     capture_max: int | None = None  # None: content capture off
-    # the tracer makes `SpoolSpan`s: a call's description can wait for the spool's thread
-    deferred: bool = False
+    # `tracer` when it makes `SpoolSpan`s: a call's description can wait for the spool's thread
+    spool_tracer: SpoolTracer | None = None
     routes: dict[tuple[Any, ...], Route | None] = field(default_factory=dict)  # see `_begin`
 
 
 MAX_CACHED_PATHS = 1024  # distinct paths (AI or not) remembered; more clear the caches
 
 
+ItemsOf = Callable[[Any], HeaderItems]  # one library's way to snapshot its headers
 _config: ShimConfig | None = None  # None: the hooks pass everything through
 _patched: list[tuple[type, str, Any, Any]] = []  # (class, attribute, original, our wrapper)
 
@@ -75,15 +82,16 @@ def patch_all() -> list[str]:
             done.append(module_name)
             continue
         sync_tee, async_tee = tee_classes(module.SyncByteStream, module.AsyncByteStream)
-        _patch(module.HTTPTransport, "handle_request", _sync_wrapper, sync_tee)
-        _patch(module.AsyncHTTPTransport, "handle_async_request", _async_wrapper, async_tee)
+        items_of = header_items_reader(module.Headers)
+        _patch(module.HTTPTransport, "handle_request", _sync_wrapper, sync_tee, items_of)
+        _patch(module.AsyncHTTPTransport, "handle_async_request", _async_wrapper, async_tee, items_of)
         done.append(module_name)
     return done
 
 
-def _patch(cls: type, name: str, make: Callable[[Any, type], Any], tee: type) -> None:
+def _patch(cls: type, name: str, make: Callable[..., Any], tee: type, items_of: ItemsOf) -> None:
     original = cls.__dict__[name]
-    wrapper = make(original, tee)
+    wrapper = make(_unbound(original), tee, items_of)
     wrapper.__modelmeter_original__ = original
     setattr(cls, name, wrapper)
     _patched.append((cls, name, original, wrapper))
@@ -98,46 +106,55 @@ def unpatch_all() -> None:
             setattr(cls, name, original)
 
 
-def _sync_wrapper(original: Any, tee: type) -> Any:
+def _unbound(original: Any) -> Callable[[Any, Any], Any]:
+    """`original` as a function of (transport, request): a plain function already is one; anything
+    else someone patched in before us (a wrapt wrapper, say, which passes isinstance checks as the
+    function it wraps) is bound to the transport first."""
+    if type(original) is FunctionType:
+        return original
+    return lambda transport, request: original.__get__(transport, type(transport))(request)
+
+
+def _sync_wrapper(original: Callable[[Any, Any], Any], tee: type, items_of: ItemsOf) -> Any:
     def handle_request(self: Any, request: Any) -> Any:
         config = _config
         if config is None or request.method != "POST":
-            return original.__get__(self, type(self))(request)
-        begun = _begin(config, request, is_async=False)
+            return original(self, request)
+        begun = _begin(config, request, items_of, is_async=False)
         if begun is None:
-            return original.__get__(self, type(self))(request)
+            return original(self, request)
         observation, context = begun
-        token = otel_context.attach(context)
+        token = current.set(context)
         try:
-            response = original.__get__(self, type(self))(request)
+            response = original(self, request)
         except BaseException as exc:
             _guarded(observation.end, "failed", exc)
             raise
         finally:
-            otel_context.detach(token)
-        return _attach(observation, response, tee)
+            _guarded(current.reset, token)
+        return _attach(observation, response, tee, items_of)
 
     return handle_request
 
 
-def _async_wrapper(original: Any, tee: type) -> Any:
+def _async_wrapper(original: Callable[[Any, Any], Any], tee: type, items_of: ItemsOf) -> Any:
     async def handle_async_request(self: Any, request: Any) -> Any:
         config = _config
         if config is None or request.method != "POST":
-            return await original.__get__(self, type(self))(request)
-        begun = _begin(config, request, is_async=True)
+            return await original(self, request)
+        begun = _begin(config, request, items_of, is_async=True)
         if begun is None:
-            return await original.__get__(self, type(self))(request)
+            return await original(self, request)
         observation, context = begun
-        token = otel_context.attach(context)
+        token = current.set(context)
         try:
-            response = await original.__get__(self, type(self))(request)
+            response = await original(self, request)
         except BaseException as exc:
             _guarded(observation.end, "failed", exc)
             raise
         finally:
-            otel_context.detach(token)
-        return _attach(observation, response, tee)
+            _guarded(current.reset, token)
+        return _attach(observation, response, tee, items_of)
 
     return handle_async_request
 
@@ -149,10 +166,10 @@ def _guarded(fn: Callable[..., Any], *args: Any) -> None:
         log.debug("modelmeter hook failed", exc_info=True)
 
 
-def _attach(observation: CallObservation, response: Any, tee: type) -> Any:
+def _attach(observation: CallObservation, response: Any, tee: type, items_of: ItemsOf) -> Any:
     """Headers are in: tell the observation, and put the tee in front of the body."""
     try:
-        observation.on_headers(response.status_code, lowered_headers(response.headers))
+        observation.on_headers(response.status_code, items_of(response.headers))
         response.stream = tee(response.stream, observation)
     except Exception:
         log.debug("modelmeter could not observe a response", exc_info=True)
@@ -163,7 +180,9 @@ def _attach(observation: CallObservation, response: Any, tee: type) -> Any:
 # --- the request side -------------------------------------------------------------------------
 
 
-def _begin(config: ShimConfig, request: Any, *, is_async: bool) -> tuple[CallObservation, Context] | None:
+def _begin(
+    config: ShimConfig, request: Any, items_of: ItemsOf, *, is_async: bool
+) -> tuple[CallObservation, Context] | None:
     """Classify a POST and, for an AI call, keep what must be kept as the request leaves and start
     the span; returns the observation and the OpenTelemetry context to run the request in (the span
     current), or None when it is not an AI call or anything about it fails.
@@ -195,7 +214,7 @@ def _begin(config: ShimConfig, request: Any, *, is_async: bool) -> tuple[CallObs
             body = b""
         facts = RequestFacts(
             route,
-            lowered_headers(request.headers),
+            items_of(request.headers),  # a copy: an SDK may change them and send the request again
             body,
             tag_attributes,
             correlation.scope_key(is_async, serial),
@@ -204,17 +223,20 @@ def _begin(config: ShimConfig, request: Any, *, is_async: bool) -> tuple[CallObs
         )
         if route.family.NAME == "gemini":
             facts.query_key = url.params.get("key")
-        if config.deferred and len(body) > MAX_DEFERRED_REQUEST_BYTES:
-            facts.read()  # now, so the large body's bytes need not wait for the spool's thread
-        parent = otel_context.get_current()
-        span = config.tracer.start_span(
-            route.operation if config.deferred else facts.span_name(),  # the name reads the body
-            parent,
-            kind=SpanKind.CLIENT,
-            start_time=start_ns,
-        )
+        parent = current.get()
+        spool_tracer = config.spool_tracer
+        if spool_tracer is not None:  # the name and the rest wait for the spool's thread
+            if len(body) > MAX_DEFERRED_REQUEST_BYTES:
+                facts.read()  # now, so the large body's bytes need not wait
+            span = spool_tracer.start_child(
+                route.operation, current.parent_of(parent), SpanKind.CLIENT, start_ns
+            )
+        else:
+            span = config.tracer.start_span(
+                facts.span_name(), parent, kind=SpanKind.CLIENT, start_time=start_ns
+            )
         correlation.began(facts)
-        return CallObservation(span, facts, start_ns), trace.set_span_in_context(span, parent)
+        return CallObservation(span, facts, start_ns), current.with_span(parent, span)
     except Exception:
         log.debug("modelmeter could not observe a request", exc_info=True)
         return None

@@ -320,7 +320,7 @@ class SpoolProcessor(SpanProcessor):
                 log.warning("modelmeter: the spool queue is full (%d spans); spans are dropped", len(queue))
             return
         queue.append(kept)
-        if len(queue) >= self._wake_at:
+        if len(queue) == self._wake_at:  # once as the queue grows past it: the event stays set
             self._wake.set()
 
     def _run(self) -> None:

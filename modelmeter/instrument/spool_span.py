@@ -51,49 +51,46 @@ class Completion(Protocol):
 
 
 class SpoolSpan(trace.Span):
-    """A recording span whose only reader is the spool processor (see the module docstring)."""
+    """A recording span whose only reader is the spool processor (see the module docstring).
 
-    __slots__ = (
-        "_context",
-        "_processor",
-        "_trace_flags",
-        "_trace_state",
-        "attributes",
-        "complete",
-        "end_time",
-        "instrumentation_scope",
-        "kind",
-        "name",
-        "parent",
-        "resource",
-        "span_id",
-        "start_time",
-        "status",
-        "trace_id",
-    )
+    What most spans leave unset has its default on the class: one is made per call on the app's
+    thread, and only what differs is stored on it."""
 
-    def __init__(
+    _context: SpanContext | None = None
+    end_time: int | None = None
+    complete: Completion | None = None  # gives the rest on the spool's thread (`end_then_complete`)
+    status = _UNSET
+
+    def __init__(  # the span's own values, passed as they are (no tuple in between)
         self,
         name: str,
-        ids: tuple[int, int, TraceFlags, TraceState],  # trace id, span id, flags, state
+        trace_id: int,
+        span_id: int,
+        trace_flags: TraceFlags,
+        trace_state: TraceState,
         parent: SpanContext | None,
         kind: SpanKind,
         start_time: int,
         tracer: SpoolTracer,
     ) -> None:
         self.name = name
-        self.trace_id, self.span_id, self._trace_flags, self._trace_state = ids
-        self._context: SpanContext | None = None
+        self.trace_id = trace_id
+        self.span_id = span_id
+        self._trace_flags = trace_flags
+        self._trace_state = trace_state
         self.parent = parent
         self.kind = kind
         self.start_time = start_time
-        self.end_time: int | None = None
         self.attributes: dict[str, Any] = {}
-        self.complete: Completion | None = None
-        self.status = _UNSET
-        self.resource = tracer.resource
-        self.instrumentation_scope = tracer.scope
-        self._processor = tracer.processor
+        self._tracer = tracer
+
+    @property
+    def resource(self) -> Resource:
+        return self._tracer.resource
+
+    @property
+    def instrumentation_scope(self) -> InstrumentationScope:
+        return self._tracer.scope
 
     @property
     def context(self) -> SpanContext:
@@ -157,8 +154,9 @@ class SpoolSpan(trace.Span):
         if self.end_time is not None:
             return
         self.end_time = end_time if end_time is not None else clock.now_ns()
-        if self._processor is not None:
-            self._processor.on_end(self)  # type: ignore[arg-type]  # reads what a ReadableSpan has
+        processor = self._tracer.processor
+        if processor is not None:
+            processor.on_end(self)  # type: ignore[arg-type]  # reads what a ReadableSpan has
 
     def end_then_complete(self, end_time: int, complete: Completion) -> None:
         """End the span now and leave `complete` (which gives the span's final name and the rest of
@@ -215,21 +213,49 @@ class SpoolTracer(trace.Tracer):
         set_status_on_exception: bool = True,
     ) -> trace.Span:
         parent: SpanContext | None = trace.get_current_span(context).get_span_context()
-        ids: tuple[int, int, TraceFlags, TraceState]
-        if parent is not None and parent.is_valid:
-            flags = parent.trace_flags
-            ids = (parent.trace_id, self._new_span_id(), flags, parent.trace_state)
-            if not flags.sampled:
-                return trace.NonRecordingSpan(SpanContext(ids[0], ids[1], False, flags, ids[3]))
-        else:
-            parent = None
-            ids = (self._new_trace_id(), self._new_span_id(), _SAMPLED_NEW_TRACE, _EMPTY_STATE)
-        if start_time is None:
-            start_time = clock.now_ns()
-        span = SpoolSpan(name, ids, parent, kind, start_time, self)
+        span = self.start_child(
+            name, parent if parent is not None and parent.is_valid else None, kind, start_time
+        )
         if attributes:
             span.set_attributes(attributes)
         return span
+
+    def start_child(
+        self, name: str, parent: SpanContext | None, kind: SpanKind, start_time: int | None = None
+    ) -> trace.Span:
+        """`start_span` when the parent's SpanContext is known (valid, or None for a new trace):
+        the shim's way, with no context lookups."""
+        if start_time is None:
+            start_time = clock.now_ns()
+        if parent is None:
+            trace_id = self._new_trace_id()
+            return SpoolSpan(
+                name,
+                trace_id,
+                self._new_span_id(),
+                _SAMPLED_NEW_TRACE,
+                _EMPTY_STATE,
+                None,
+                kind,
+                start_time,
+                self,
+            )
+        flags = parent.trace_flags
+        if not flags & TraceFlags.SAMPLED:
+            return trace.NonRecordingSpan(
+                SpanContext(parent.trace_id, self._new_span_id(), False, flags, parent.trace_state)
+            )
+        return SpoolSpan(
+            name,
+            parent.trace_id,
+            self._new_span_id(),
+            flags,
+            parent.trace_state,
+            parent,
+            kind,
+            start_time,
+            self,
+        )
 
     @contextmanager
     def start_as_current_span(  # type: ignore[override]

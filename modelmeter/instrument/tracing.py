@@ -68,7 +68,9 @@ class Tracing:
         from modelmeter import __version__
 
         if self.spool_only:
-            processors = [p for p in self.processors if isinstance(p.inner, SpoolProcessor)]
+            # the spool's processor itself, not its switch: the provider is ours, and `stop()`
+            # shuts it down, after which the processor takes no more spans
+            processors = [p.inner for p in self.processors if isinstance(p.inner, SpoolProcessor)]
             return SpoolTracer(
                 processors[0] if processors else None,
                 self.provider.resource,
