@@ -218,29 +218,27 @@ class CallObservation:
             return
         self.done = True
         try:
+            ended_at = time.perf_counter()
             _open_streams.pop(id(self), None)
-            request = self.request
-            self._duration_s = duration_s = time.perf_counter() - request.began_at
             self._how = how
             if exc is not None:
                 self._exception = type(exc).__qualname__
-            span = self.span
+            request = self.request
+            self._duration_s = duration_s = ended_at - request.began_at
             end_ns = self.start_ns + int(duration_s * 1e9)
-            spooled = type(span) is SpoolSpan
-            # what is left of a body (a JSON body whole, a stream's collected tail) is read where
-            # the record is made when it is small; otherwise now, so it can be let go
-            collected = self._json
-            deferred = (
-                spooled
-                and (self._json_body or self._framer is not None)
-                and (collected.size if collected else 0) + sum(map(len, self.batch or ()))
-                <= MAX_DEFERRED_BODY_BYTES
-            )
-            ended_at = request.began_at + duration_s
-            correlation.ended(request, ended_at, self if deferred else self.outcome())
-            if spooled:
-                span.end_then_complete(end_ns, self)  # type: ignore[attr-defined]
+            span = self.span
+            if type(span) is SpoolSpan:
+                # what is left of a body (a JSON body whole, a stream's collected tail) is read
+                # where the record is made when it is small; otherwise now, so it can be let go
+                collected = self._json
+                small = (self._json_body or self._framer is not None) and (
+                    (collected.size if collected else 0) + sum(map(len, self.batch or ()))
+                    <= MAX_DEFERRED_BODY_BYTES
+                )
+                correlation.ended(request, ended_at, self if small else self.outcome())
+                span.end_then_complete(end_ns, self)
                 return
+            correlation.ended(request, ended_at, self.outcome())
             set_attributes_unchecked(span, self._attributes())
             if self.error_type is not None:
                 span.set_status(Status(StatusCode.ERROR, self.error_type))

@@ -115,45 +115,57 @@ def _unbound(original: Any) -> Callable[[Any, Any], Any]:
     return lambda transport, request: original.__get__(transport, type(transport))(request)
 
 
+def _runs_alone(original: Callable[[Any, Any], Any]) -> bool:
+    """Whether `original` is the HTTP library's own transport method: then only the library's
+    connection code runs while the request goes out, and nothing there reads the current span."""
+    return type(original) is FunctionType and original.__module__.partition(".")[0] in ("httpx", "httpx2")
+
+
 def _sync_wrapper(original: Callable[[Any, Any], Any], tee: type, items_of: ItemsOf) -> Any:
+    alone = _runs_alone(original)
+
     def handle_request(self: Any, request: Any) -> Any:
         config = _config
         if config is None or request.method != "POST":
             return original(self, request)
-        begun = _begin(config, request, items_of, is_async=False)
+        begun = _begin(config, request, items_of, alone, is_async=False)
         if begun is None:
             return original(self, request)
         observation, context = begun
-        token = current.set(context)
+        token = current.set(context) if context is not None else None
         try:
             response = original(self, request)
         except BaseException as exc:
             _guarded(observation.end, "failed", exc)
             raise
         finally:
-            _guarded(current.reset, token)
+            if token is not None:
+                _guarded(current.reset, token)
         return _attach(observation, response, tee, items_of)
 
     return handle_request
 
 
 def _async_wrapper(original: Callable[[Any, Any], Any], tee: type, items_of: ItemsOf) -> Any:
+    alone = _runs_alone(original)
+
     async def handle_async_request(self: Any, request: Any) -> Any:
         config = _config
         if config is None or request.method != "POST":
             return await original(self, request)
-        begun = _begin(config, request, items_of, is_async=True)
+        begun = _begin(config, request, items_of, alone, is_async=True)
         if begun is None:
             return await original(self, request)
         observation, context = begun
-        token = current.set(context)
+        token = current.set(context) if context is not None else None
         try:
             response = await original(self, request)
         except BaseException as exc:
             _guarded(observation.end, "failed", exc)
             raise
         finally:
-            _guarded(current.reset, token)
+            if token is not None:
+                _guarded(current.reset, token)
         return _attach(observation, response, tee, items_of)
 
     return handle_async_request
@@ -181,11 +193,16 @@ def _attach(observation: CallObservation, response: Any, tee: type, items_of: It
 
 
 def _begin(
-    config: ShimConfig, request: Any, items_of: ItemsOf, *, is_async: bool
-) -> tuple[CallObservation, Context] | None:
+    config: ShimConfig, request: Any, items_of: ItemsOf, alone: bool, *, is_async: bool
+) -> tuple[CallObservation, Context | None] | None:
     """Classify a POST and, for an AI call, keep what must be kept as the request leaves and start
     the span; returns the observation and the OpenTelemetry context to run the request in (the span
     current), or None when it is not an AI call or anything about it fails.
+
+    The context is None when no one could look at it: the span is a `SpoolSpan`, which only the
+    spool reads, and the method we wrap is the library's own (`alone`), so no instrumentation sits
+    beneath us to make its span our span's child. Otherwise (the OpenTelemetry httpx instrumentor
+    patched first, say) our span is current while the request runs.
 
     Routes are cached per (scheme, host, port, path) on the config, whose `endpoints` they depend
     on: a URL is classified once per endpoint. The key is read from the URL's parsed form, which
@@ -236,7 +253,8 @@ def _begin(
                 facts.span_name(), parent, kind=SpanKind.CLIENT, start_time=start_ns
             )
         correlation.began(facts)
-        return CallObservation(span, facts, start_ns), current.with_span(parent, span)
+        context = None if alone and spool_tracer is not None else current.with_span(parent, span)
+        return CallObservation(span, facts, start_ns), context
     except Exception:
         log.debug("modelmeter could not observe a request", exc_info=True)
         return None
