@@ -8,7 +8,6 @@ must look the function up on this module at call time (`clock.now_ns()`).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
-
-def now_ns() -> int:
-    return time.time_ns()
+now_ns: Callable[[], int] = time.time_ns  # the builtin itself: no Python frame per call

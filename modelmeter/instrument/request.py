@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 import operator
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -165,15 +165,15 @@ class RequestFacts:
 HeaderItems = tuple[tuple[bytes, bytes, bytes], ...]
 
 
-def header_items_reader(headers_class: type) -> Callable[[Any], HeaderItems]:
-    """How to snapshot one HTTP library's headers: httpx and httpx2 keep exactly these triples in a
-    private list, which one C call copies (a tenth of a microsecond; the public API would lower
-    every name again on every request). Checked once per library: if its `Headers` ever keeps
-    something else, we build the triples from the public `raw` pairs instead."""
+def header_items_reader(headers_class: type) -> Callable[[Any], Sequence[tuple[bytes, bytes, bytes]]]:
+    """How to read one HTTP library's headers as triples (snapshot them with `tuple()`): httpx and
+    httpx2 keep exactly these triples in a private list, which one C call copies (a tenth of a
+    microsecond; the public API would lower every name again on every request). Checked once per
+    library: if its `Headers` ever keeps something else, the triples are made from `raw`."""
     probe = headers_class({"X-Probe": "1"})
     if getattr(probe, "_list", None) == [(b"X-Probe", b"x-probe", b"1")]:
-        return lambda headers: tuple(headers._list)
-    return lambda headers: tuple((k, k.lower(), v) for k, v in headers.raw)
+        return operator.attrgetter("_list")
+    return lambda headers: [(k, k.lower(), v) for k, v in headers.raw]
 
 
 def lowered(items: HeaderItems) -> dict[bytes, bytes]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from types import FunctionType
 from typing import Any
@@ -30,7 +30,6 @@ from modelmeter.instrument.call import CallObservation, provider_name
 from modelmeter.instrument.providers import family_for
 from modelmeter.instrument.request import (
     MAX_DEFERRED_REQUEST_BYTES,
-    HeaderItems,
     RequestFacts,
     Route,
     header_items_reader,
@@ -57,7 +56,7 @@ class ShimConfig:
 MAX_CACHED_PATHS = 1024  # distinct paths (AI or not) remembered; more clear the caches
 
 
-ItemsOf = Callable[[Any], HeaderItems]  # one library's way to snapshot its headers
+ItemsOf = Callable[[Any], Sequence[tuple[bytes, bytes, bytes]]]  # a library's headers as triples
 _config: ShimConfig | None = None  # None: the hooks pass everything through
 _patched: list[tuple[type, str, Any, Any]] = []  # (class, attribute, original, our wrapper)
 
@@ -181,7 +180,7 @@ def _guarded(fn: Callable[..., Any], *args: Any) -> None:
 def _attach(observation: CallObservation, response: Any, tee: type, items_of: ItemsOf) -> Any:
     """Headers are in: tell the observation, and put the tee in front of the body."""
     try:
-        observation.on_headers(response.status_code, items_of(response.headers))
+        observation.on_headers(response.status_code, tuple(items_of(response.headers)))
         response.stream = tee(response.stream, observation)
     except Exception:
         log.debug("modelmeter could not observe a response", exc_info=True)
@@ -231,7 +230,7 @@ def _begin(
             body = b""
         facts = RequestFacts(
             route,
-            items_of(request.headers),  # a copy: an SDK may change them and send the request again
+            tuple(items_of(request.headers)),  # a copy: an SDK may change them and send it again
             body,
             tag_attributes,
             correlation.scope_key(is_async, serial),
