@@ -430,7 +430,7 @@ def test_a_call_ended_by_garbage_collection_inside_settle_does_not_deadlock(
     real_last = correlation._Last
 
     def last_that_triggers_a_collection(*args: object) -> object:
-        correlation.ended(_Attempt((-1, 0)), 2.0, True)  # what the abandoned call's end does
+        correlation.ended((_Attempt((-1, 0)), 2.0, True))  # what the abandoned call's end does
         correlation.settle()
         return real_last(*args)  # type: ignore[arg-type]
 
@@ -456,9 +456,9 @@ def test_settling_later_decides_as_deciding_at_once() -> None:
     first, retry = _Attempt(scope), _Attempt(scope)
     retry.began_at = 4.0
     correlation.began(first)
-    correlation.ended(first, 1.0 + 0.1, _Failure())  # a failure found by reading the body
+    correlation.ended((first, 1.0 + 0.1, _Failure()))  # a failure found by reading the body
     correlation.began(retry)
-    correlation.ended(retry, 4.5, True)
+    correlation.ended((retry, 4.5, True))
     late = _Attempt(scope)
     late.began_at = 16.6
     correlation.began(late)
@@ -471,7 +471,7 @@ def test_settling_later_decides_as_deciding_at_once() -> None:
     fallback.identity = lambda: (2, "openai/gpt-4o", None)  # type: ignore[method-assign]
     fallback.began_at = 3.0
     correlation.began(failed)
-    correlation.ended(failed, 1.5, _Failure())
+    correlation.ended((failed, 1.5, _Failure()))
     correlation.began(fallback)
     correlation.settle()
     assert fallback.call_id != failed.call_id and fallback.fallback_from == "openai/gpt-4o-mini"

@@ -235,10 +235,10 @@ class CallObservation:
                     (collected.size if collected else 0) + sum(map(len, self.batch or ()))
                     <= MAX_DEFERRED_BODY_BYTES
                 )
-                correlation.ended(request, ended_at, self if small else self.outcome())
-                span.end_then_complete(end_ns, self)
+                correlation.ended((request, ended_at, self if small else self.outcome()))
+                span.end(end_ns, self)
                 return
-            correlation.ended(request, ended_at, self.outcome())
+            correlation.ended((request, ended_at, self.outcome()))
             set_attributes_unchecked(span, self._attributes())
             if self.error_type is not None:
                 span.set_status(Status(StatusCode.ERROR, self.error_type))

@@ -91,13 +91,11 @@ def new_call_id() -> str:
     return f"{_ids.getrandbits(64):016x}"
 
 
-began: Callable[[Attempt], None] = _log.append  # an attempt starts (on the app's thread: an append)
-
-
-def ended(attempt: Attempt, ended_at: float, failed: Failed) -> None:
-    """An attempt ended; `failed` may be what finds out (reading the body), which `settle` asks on
-    its own thread."""
-    _log.append((attempt, ended_at, failed))
+# on the app's thread, each only an append to the log: an attempt began; an attempt ended, given as
+# (attempt, perf_counter at its end, failed), where `failed` may be what finds out (reading the
+# body), which `settle` asks on its own thread
+began: Callable[[Attempt], None] = _log.append
+ended: Callable[[tuple[Attempt, float, Failed]], None] = _log.append
 
 
 def settle() -> None:

@@ -58,7 +58,7 @@ class SpoolSpan(trace.Span):
 
     _context: SpanContext | None = None
     end_time: int | None = None
-    complete: Completion | None = None  # gives the rest on the spool's thread (`end_then_complete`)
+    complete: Completion | None = None  # gives the rest on the spool's thread (see `end`)
     status = _UNSET
 
     def __init__(  # the span's own values, passed as they are (no tuple in between)
@@ -150,21 +150,18 @@ class SpoolSpan(trace.Span):
     ) -> None:
         """Exception events do not reach the spool record; the shim records `error.type` itself."""
 
-    def end(self, end_time: int | None = None) -> None:
+    def end(self, end_time: int | None = None, complete: Completion | None = None) -> None:
+        """End the span. The shim passes `complete`, which gives the span's final name and the rest
+        of its attributes, and which the spool's thread asks just before the span's record is made:
+        work no one reads before then stays off the app's thread."""
         if self.end_time is not None:
             return
         self.end_time = end_time if end_time is not None else clock.now_ns()
+        if complete is not None:
+            self.complete = complete
         processor = self._tracer.processor
         if processor is not None:
             processor.on_end(self)  # type: ignore[arg-type]  # reads what a ReadableSpan has
-
-    def end_then_complete(self, end_time: int, complete: Completion) -> None:
-        """End the span now and leave `complete` (which gives the span's final name and the rest of
-        its attributes) to the spool's thread, which asks it just before the span's record is made:
-        work no one reads before then stays off the app's thread."""
-        if self.end_time is None:
-            self.complete = complete
-            self.end(end_time)
 
 
 def _clean(value: Any) -> Any:
