@@ -32,6 +32,7 @@ from test_mock_sdks import CASES, PARAMS
 
 import modelmeter
 from modelmeter import semconv as sc
+from modelmeter.instrument import keys
 from modelmeter.instrument.spool import SpoolProcessor, SpoolWriter, ended, record_of
 from modelmeter.instrument.spool_span import SpoolTracer
 from modelmeter.mock import MockProviders
@@ -149,6 +150,28 @@ def test_retries_and_fallbacks_are_found_when_the_spool_thread_reads_the_bodies(
     assert retry["call_id"] == first["call_id"] and (first["attempt"], retry["attempt"]) == (0, 1)
     assert failed["call_id"] != retry["call_id"] and "fallback_from" not in failed
     assert fallback["fallback_from"] == "openai/gpt-4o" and fallback["attempt"] == 0
+
+
+def test_a_request_sent_again_with_changed_headers_is_recorded_as_each_went_out(
+    mock: MockProviders, tmp_path: Path
+) -> None:
+    """The app's thread keeps a copy of the request's headers and reads them later on the spool's:
+    an SDK that changes a request's headers and sends the same request again (openai's workload
+    identity retry swaps the token) must not have the first attempt described with the second's."""
+    url = mock.base_url("openai") + "/chat/completions"
+    modelmeter.instrument(spool=str(tmp_path), endpoints=mock.endpoints)
+    try:
+        with httpx2.Client() as client:
+            request = client.build_request("POST", url, json={"model": "gpt-4o-mini", "messages": MESSAGES})
+            for key in ("sk-proj-FAKEfirst00000000", "sk-proj-FAKEsecond0000000"):
+                request.headers["authorization"] = f"Bearer {key}"
+                client.send(request).read()
+        assert modelmeter.flush()
+    finally:
+        modelmeter.uninstrument()
+    first, second = sorted(_records(tmp_path), key=lambda r: r["start_ns"])
+    assert first["key_fingerprint"] == keys.fingerprint("sk-proj-FAKEfirst00000000")
+    assert second["key_fingerprint"] == keys.fingerprint("sk-proj-FAKEsecond0000000")
 
 
 @pytest.mark.parametrize("prompt_bytes", [100, 40_000], ids=["read-on-the-spool-thread", "read-at-once"])
