@@ -1,4 +1,4 @@
-"""The transport patch: every request of `httpx2` and `httpx` passes through `observe_*` below.
+"""The transport patch: every request of `httpx2` and `httpx` passes through the wrappers below.
 
 We replace `HTTPTransport.handle_request` and `AsyncHTTPTransport.handle_async_request` on the
 classes (as opentelemetry-instrumentation-httpx does), so clients created before or after
@@ -7,9 +7,11 @@ OpenTelemetry httpx instrumentor patched first, our wrapper sits outside it and 
 becomes a child of our GenAI span. `uninstrument()` puts back exactly what it found; if someone
 patched on top of us meanwhile, our wrapper stays in their chain but turns into a pass-through.
 
-Non-AI traffic costs a method check, and for POSTs a path-suffix check. For AI requests the
-request side is classified here, the response stream is replaced by a tee (`streams.py`), and the
-observation (`call.py`) ends the span when the body ends.
+Non-AI traffic costs a method check, and for POSTs a route lookup. For AI requests the request
+side is classified here, the response stream is replaced by a tee (`streams.py`), and the
+observation (`call.py`) ends the span when the body ends. Our span is the current span while the
+request runs whenever code beneath our wrapper could read it (see `_begin`); the OpenTelemetry
+context is set through its ContextVar directly (`current.py`).
 """
 
 from __future__ import annotations
