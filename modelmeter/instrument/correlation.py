@@ -40,7 +40,11 @@ class Outcome(Protocol):
 class Attempt(Protocol):
     """What the log needs of an attempt (`request.RequestFacts`), and where the decision goes."""
 
-    scope: tuple[int, int]
+    @property
+    def scope(self) -> tuple[int, int]:
+        """(the thread's ident or the asyncio task's id that made it, its tag scope's serial)."""
+        ...
+
     began_at: float  # perf_counter
     call_id: str
     attempt: int
@@ -73,15 +77,14 @@ _last: dict[tuple[int, int], _Last] = {}
 _lock = threading.RLock()
 
 
-def scope_key(is_async: bool, tag_scope: int) -> tuple[int, int]:
-    if is_async:
-        try:
-            task = asyncio.current_task()
-        except RuntimeError:
-            task = None
-        if task is not None:
-            return id(task), tag_scope
-    return threading.get_ident(), tag_scope
+def task_owner() -> int:
+    """Who makes an async request: the id of the running asyncio task (its thread's ident outside
+    one). A sync request's owner is its thread: `threading.get_ident()`."""
+    try:
+        task = asyncio.current_task()
+    except RuntimeError:
+        task = None
+    return id(task) if task is not None else threading.get_ident()
 
 
 _ids = random.Random()  # seeded from the OS once; os.urandom per call is a slow syscall on some VMs

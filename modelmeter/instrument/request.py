@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 
 from modelmeter import semconv as sc
-from modelmeter.instrument import keys, sdk
+from modelmeter.instrument import keys, sdk, tags
 from modelmeter.instrument.naming import canonical
 from modelmeter.instrument.providers import WireFamily
 
@@ -65,18 +65,24 @@ class RequestFacts:
         route: Route,
         header_items: HeaderItems,
         body: bytes,
-        tags: tuple[tuple[str, str], ...],
-        scope: tuple[int, int],
+        tag_scope: tags.Scope | None,
+        owner: int,
         began_at: float,
         capture_max: int | None,
     ) -> None:
         self.route = route
         self._header_items = header_items
         self._body: bytes | None = body  # until `read`
-        self.tags = tags
-        self.scope = scope
+        self._tag_scope = tag_scope
+        self._owner = owner  # the thread or asyncio task that made the request
         self.began_at = began_at  # perf_counter
         self.capture_max = capture_max
+
+    @functools.cached_property
+    def scope(self) -> tuple[int, int]:
+        """Where retries are looked for (`correlation.py`): the request's thread or task, and its
+        tag scope."""
+        return self._owner, tags.serial_of(self._tag_scope)
 
     @functools.cached_property
     def headers(self) -> Mapping[bytes, bytes]:
@@ -144,7 +150,7 @@ class RequestFacts:
             a[sc.MM_AUTH_KIND] = credential.kind
             for claim, value in credential.claims:
                 a[sc.MM_KEY_CLAIM_PREFIX + claim] = value
-        a.update(self.tags)
+        a.update(tags.attributes_of(self._tag_scope))
         a[sc.MM_CALL_ID] = self.call_id
         a[sc.MM_ATTEMPT] = self.attempt
         if self.fallback_from:

@@ -20,6 +20,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from threading import get_ident
 from types import FunctionType
 from typing import Any
 
@@ -223,7 +224,6 @@ def _begin(
             return None
         t0 = time.perf_counter()
         start_ns = clock.now_ns()
-        serial, tag_attributes = tags.current_attributes()
         try:
             body = request.content
         except Exception:  # a streaming request body the client has not read: nothing to look at
@@ -234,8 +234,8 @@ def _begin(
             route,
             tuple(items_of(request.headers)),  # a copy: an SDK may change them and send it again
             body,
-            tag_attributes,
-            correlation.scope_key(is_async, serial),
+            tags.current_scope(),
+            correlation.task_owner() if is_async else get_ident(),
             t0,
             config.capture_max,
         )

@@ -38,8 +38,8 @@ _ENV = {
 
 # The innermost `tag` scope: (serial, tags, the span attributes they make); the serial tells scopes
 # apart for correlation, and the attributes are made once per scope, not once per call.
-_Scope = tuple[int, Mapping[str, str], tuple[tuple[str, str], ...]]
-_current: contextvars.ContextVar[_Scope | None] = contextvars.ContextVar("modelmeter_tags", default=None)
+Scope = tuple[int, Mapping[str, str], tuple[tuple[str, str], ...]]
+_current: contextvars.ContextVar[Scope | None] = contextvars.ContextVar("modelmeter_tags", default=None)
 _serials = itertools.count(1)
 
 
@@ -51,7 +51,7 @@ def _attributes(tags: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
-_defaults: _Scope = (0, MappingProxyType({}), ())
+_defaults: Scope = (0, MappingProxyType({}), ())
 
 
 def load_defaults(overrides: Mapping[str, Any] | None = None) -> None:
@@ -66,10 +66,19 @@ def current_tags() -> Mapping[str, str]:
     return (_current.get() or _defaults)[1]
 
 
-def current_attributes() -> tuple[int, tuple[tuple[str, str], ...]]:
-    """(serial, span attribute pairs) of the innermost scope; serial 0 outside any `tag`."""
-    serial, _, attributes = _current.get() or _defaults
-    return serial, attributes
+# The innermost scope as it is (None outside any `tag`), read on the app's thread with no Python
+# call; `serial_of` and `attributes_of` read it later, wherever the call is described.
+current_scope: Callable[[], Scope | None] = _current.get
+
+
+def serial_of(scope: Scope | None) -> int:
+    """The scope's serial; 0 outside any `tag`."""
+    return scope[0] if scope is not None else 0
+
+
+def attributes_of(scope: Scope | None) -> tuple[tuple[str, str], ...]:
+    """The span attribute pairs of a scope; outside any `tag`, those of the process-wide defaults."""
+    return (scope or _defaults)[2]
 
 
 def attribute_name(key: str) -> str:
@@ -89,9 +98,9 @@ class tag:
     ) -> None:
         given = {"workflow": workflow, "team": team, "tier": tier, "run": run, **extra}
         self._tags = {k: str(v) for k, v in given.items() if v is not None}
-        self._tokens: list[contextvars.Token[_Scope | None]] = []
+        self._tokens: list[contextvars.Token[Scope | None]] = []
 
-    def _enter(self) -> contextvars.Token[_Scope | None]:
+    def _enter(self) -> contextvars.Token[Scope | None]:
         merged = dict(current_tags())
         merged.update(self._tags)
         return _current.set((next(_serials), MappingProxyType(merged), _attributes(merged)))
