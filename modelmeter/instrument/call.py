@@ -103,6 +103,7 @@ class CallObservation:
     _exception: str | None = None  # the qualified name of the exception that ended the call
     _duration_s = 0.0
     _read = False
+    _listed = False  # in `_open_streams`
     error_type: str | None = None
 
     def __init__(self, span: Span, request: RequestFacts, start_ns: int) -> None:
@@ -142,6 +143,7 @@ class CallObservation:
         if content_type is not None and b"event-stream" in content_type:
             self._framer = SSEFramer(self._on_event)
             _open_streams[id(self)] = self
+            self._listed = True
         else:  # nothing to learn before the end: the tee collects the chunks with no call per chunk
             self._json_body = True
             self.batch = []
@@ -219,7 +221,8 @@ class CallObservation:
         self.done = True
         try:
             ended_at = time.perf_counter()
-            _open_streams.pop(id(self), None)
+            if self._listed:
+                del _open_streams[id(self)]
             self._how = how
             if exc is not None:
                 self._exception = type(exc).__qualname__
