@@ -16,11 +16,13 @@ import httpx
 import httpx2
 import orjson
 import pytest
+from opentelemetry import context as otel_context
+from opentelemetry import trace
 from opentelemetry.instrumentation.httpx import HTTPX2ClientInstrumentor
 
 import modelmeter
 from modelmeter import semconv as sc
-from modelmeter.instrument import correlation, shim, streams, tags
+from modelmeter.instrument import correlation, current, shim, streams, tags
 from modelmeter.instrument.keys import credential_of, fingerprint
 from modelmeter.instrument.naming import canonical
 from modelmeter.instrument.providers import FAMILIES, family_for
@@ -522,3 +524,18 @@ def test_only_the_libraries_own_transport_methods_run_alone() -> None:
         assert not shim._runs_alone(httpx2.HTTPTransport.__dict__["handle_request"])
     finally:
         instrumentor.uninstrument()
+
+
+def test_the_context_shortcuts_agree_with_the_opentelemetry_api() -> None:
+    """`current.py` reaches OpenTelemetry's ContextVar directly: what it sets the API must read,
+    and a span it makes current must be the API's current span."""
+    span = trace.NonRecordingSpan(trace.SpanContext(7, 9, False, trace.TraceFlags(trace.TraceFlags.SAMPLED)))
+    made = current.with_span(current.get(), span)
+    assert trace.get_current_span(made) is span and current.parent_of(made) == span.get_span_context()
+    assert current.parent_of(otel_context.Context()) is None
+    token = current.set(made)
+    try:
+        assert otel_context.get_current() is made and trace.get_current_span() is span
+    finally:
+        current.reset(token)
+    assert trace.get_current_span() is not span

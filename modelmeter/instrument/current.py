@@ -2,10 +2,10 @@
 
 OpenTelemetry's default runtime context keeps the current `Context` in one ContextVar, which its
 API reaches through two or three Python calls per operation; making a span current copies the
-context twice. The shim does this on the app's thread for every AI call, so when the default
-runtime context is in use it reaches the ContextVar directly (`get`, `set`, `reset`); with any
-other runtime context (chosen by `OTEL_PYTHON_CONTEXT`), through the public API. Either way the
-contexts are the ones the API makes and reads: other instrumentations see our span as current.
+context twice. The shim does this on the app's thread for AI calls, so when the default runtime
+context is in use it reaches the ContextVar directly (`get`, `set`, `reset`); with another runtime
+context (chosen by `OTEL_PYTHON_CONTEXT`) these are the public API's functions. Either way the
+contexts are the ones the API makes and reads, under the key it keeps the current span at.
 """
 
 from __future__ import annotations
@@ -19,14 +19,14 @@ from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.context.contextvars_context import ContextVarsRuntimeContext
 from opentelemetry.trace import SpanContext
+from opentelemetry.trace.propagation import _SPAN_KEY  # where the API keeps the current span
 
 get: Callable[[], Context] = otel_context.get_current
 set: Callable[[Context], Token[Context]] = otel_context.attach  # a ContextVar's name
 reset: Callable[[Token[Context]], None] = otel_context.detach
 
 _runtime: Any = getattr(otel_context, "_RUNTIME_CONTEXT", None)
-_SPAN_KEY: str | None = getattr(getattr(trace, "propagation", None), "_SPAN_KEY", None)
-if type(_runtime) is ContextVarsRuntimeContext and isinstance(_SPAN_KEY, str):
+if type(_runtime) is ContextVarsRuntimeContext:
     get = _runtime._current_context.get
     set = _runtime._current_context.set
     reset = _runtime._current_context.reset
@@ -34,7 +34,7 @@ if type(_runtime) is ContextVarsRuntimeContext and isinstance(_SPAN_KEY, str):
 
 def parent_of(context: Context) -> SpanContext | None:
     """The SpanContext of the span current in `context`, or None when there is none."""
-    span: Any = context.get(_SPAN_KEY) if _SPAN_KEY is not None else trace.get_current_span(context)
+    span: Any = context.get(_SPAN_KEY)
     if span is None:
         return None
     parent = span.get_span_context()
@@ -43,8 +43,6 @@ def parent_of(context: Context) -> SpanContext | None:
 
 def with_span(context: Context, span: trace.Span) -> Context:
     """`context` with `span` as its current span (one copy instead of the API's two)."""
-    if _SPAN_KEY is None:
-        return trace.set_span_in_context(span, context)
     made = Context(context)
     dict.__setitem__(made, _SPAN_KEY, span)  # a Context refuses item assignment by design
     return made
