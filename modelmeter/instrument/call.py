@@ -201,7 +201,7 @@ class CallObservation:
             self.bad_body = True
             self.parse_error = ""
         else:
-            self.parse_error = f"{type(exc).__name__}: {exc}"[:200]
+            self.parse_error = _said(exc)
         self._framer = None
         self._json = None
         self._decode = None
@@ -257,7 +257,7 @@ class CallObservation:
                 self._finish_reading(self._how)
                 self.error_type = self._error_type()
             except Exception as err:  # never raise into the app; the span still ends
-                self.parse_error = f"{type(err).__name__}: {err}"[:200]
+                self.parse_error = _said(err)
             finally:
                 # the SSE framer holds our bound method: drop it so no cycle keeps this call (and
                 # its span) alive until the next garbage collection
@@ -278,7 +278,7 @@ class CallObservation:
             a = self.request.attributes()
             self._describe(a)
         except Exception as err:
-            a[sc.MM_PARSE_ERROR] = f"{type(err).__name__}: {err}"[:200]
+            a[sc.MM_PARSE_ERROR] = _said(err)
         return a
 
     def _finish_reading(self, how: str) -> None:
@@ -427,6 +427,11 @@ class CallObservation:
 
 
 # --- helpers ----------------------------------------------------------------------------------
+
+
+def _said(err: BaseException) -> str:
+    """An exception of our own as `modelmeter.parse_error` gives it: its type and message, cut."""
+    return f"{type(err).__name__}: {err}"[:200]
 
 
 def set_attributes_unchecked(span: Span, attrs: dict[str, Any]) -> None:

@@ -225,34 +225,12 @@ class SpoolTracer(trace.Tracer):
         if start_time is None:
             start_time = clock.now_ns()
         if parent is None:
-            trace_id = self._new_trace_id()
-            return SpoolSpan(
-                name,
-                trace_id,
-                self._new_span_id(),
-                _SAMPLED_NEW_TRACE,
-                _EMPTY_STATE,
-                None,
-                kind,
-                start_time,
-                self,
-            )
-        flags = parent.trace_flags
-        if not flags & TraceFlags.SAMPLED:
-            return trace.NonRecordingSpan(
-                SpanContext(parent.trace_id, self._new_span_id(), False, flags, parent.trace_state)
-            )
-        return SpoolSpan(
-            name,
-            parent.trace_id,
-            self._new_span_id(),
-            flags,
-            parent.trace_state,
-            parent,
-            kind,
-            start_time,
-            self,
-        )
+            trace_id, flags, state = self._new_trace_id(), _SAMPLED_NEW_TRACE, _EMPTY_STATE
+        else:
+            trace_id, flags, state = parent.trace_id, parent.trace_flags, parent.trace_state
+            if not flags & TraceFlags.SAMPLED:
+                return trace.NonRecordingSpan(SpanContext(trace_id, self._new_span_id(), False, flags, state))
+        return SpoolSpan(name, trace_id, self._new_span_id(), flags, state, parent, kind, start_time, self)
 
     @contextmanager
     def start_as_current_span(  # type: ignore[override]
