@@ -61,7 +61,6 @@ class PriceKey(NamedTuple):
     @classmethod
     def of(cls, columns: Mapping[str, Any], batch: bool = False) -> PriceKey:
         """The key of a call from its record columns (`provider`, `platform`, ...; absent is unknown)."""
-
         get = columns.get
         return cls(
             str(get("provider") or ""),
