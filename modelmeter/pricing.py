@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
-from functools import cache, lru_cache
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from modelmeter import vendors
@@ -179,7 +179,7 @@ def _candidates(key: PriceKey) -> Iterator[tuple[str | None, str]]:
                 yield provider_id, name
 
 
-@cache
+@lru_cache(maxsize=4096)  # bounded: the shim runs inside long-lived apps
 def resolve(key: PriceKey) -> tuple[Provider, ModelInfo] | None:
     """The genai-prices provider and model that price `key`, or None when no entry matches."""
     from genai_prices.data_snapshot import get_snapshot
