@@ -147,41 +147,65 @@ def _as_json(result: ScanResult) -> dict:
 
 
 def _print(result: ScanResult, console: Console) -> None:
+    from collections import Counter
+
     from rich.table import Table
 
-    units = Table(title="Deployable units", title_justify="left")
-    for column in ("unit", "verdict", "still direct", "SDKs", "models"):
-        units.add_column(column, overflow="fold")
+    verdicts = Counter(unit.verdict for unit in result.units)
+    console.print(
+        f"[bold]{len(result.units)} deployable unit(s)[/bold] under {result.root}: "
+        + ", ".join(f"{n} {verdict}" for verdict, n in verdicts.most_common()),
+        highlight=False,
+    )
     for unit in result.units:
         label = unit.path if unit.name in (unit.path, Path(unit.path).name) else f"{unit.path} ({unit.name})"
         verdict = unit.verdict + (f": {', '.join(unit.gateways)}" if unit.gateways else "")
-        units.add_row(label, verdict, unit.still_direct, ", ".join(unit.sdks), ", ".join(unit.models[:6]))
-    console.print(units)
+        console.print(f"\n[bold]{label}[/bold] — {verdict}", highlight=False)
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(style="dim", no_wrap=True)
+        grid.add_column(overflow="fold")
+        rows = {
+            "still direct": unit.still_direct,
+            "SDKs": _with_places(result, unit.path, "sdk", unit.sdks),
+            "models": ", ".join(unit.models),
+            "endpoints": ", ".join(unit.endpoints),
+            "AI credentials": ", ".join(unit.credentials),
+            ".env files": "; ".join(
+                f"{f.path}: {f.detail}"
+                for f in result.findings
+                if f.kind == "env_file" and f.unit == unit.path
+            ),
+            "outside app": ", ".join(f"{n} in {c}" for c, n in unit.outside_app.items()),
+        }
+        for name, value in rows.items():
+            if value:
+                grid.add_row(name, value)
+        console.print(grid)
     keys = result.literal_keys
     if keys:
-        table = Table(title="Literal keys (masked): move these out of the code", title_justify="left")
+        table = Table(title="\nLiteral keys (masked): move these out of the code", title_justify="left")
         for column in ("fingerprint", "kind", "where", "category"):
             table.add_column(column, overflow="fold")
         for key in keys:
             where = f"{key.path} (commit {key.commit})" if key.commit else _place(key.path, key.line)
             table.add_row(key.value, key.detail, where, key.category)
         console.print(table)
-    flagged = [f for f in result.findings if f.kind == "env_file"]
-    for env_file in flagged:
-        console.print(f".env file {env_file.path}: {env_file.detail}")
+    console.print()
     _print_counts(result, console)
 
 
+def _with_places(result: ScanResult, unit: str, kind: str, values: list[str]) -> str:
+    """`value (path:line)`, the first place in application code."""
+    placed = []
+    for value in values:
+        first = result.first_places.get((unit, kind, value))
+        placed.append(f"{value} ({_place(first.path, first.line)})" if first else value)
+    return ", ".join(placed)
+
+
 def _print_counts(result: ScanResult, console: Console) -> None:
-    outside: dict[str, int] = {}
-    for unit in result.units:
-        for category, count in unit.outside_app.items():
-            outside[category] = outside.get(category, 0) + count
     files = ", ".join(f"{n:,} {c}" for c, n in result.files_by_category.items())
     console.print(f"Read {result.files_read:,} files ({files}) in {result.seconds:.1f} s.")
-    if outside:
-        counted = ", ".join(f"{n:,} in {c}" for c, n in outside.items())
-        console.print(f"Findings outside application code, counted apart: {counted}.")
     other = len({f.value for f in result.findings if f.kind == "other_secret"})
     if other:
         console.print(f"Other secrets named (not AI keys, not listed): {other}.")

@@ -96,8 +96,10 @@ MIGRATIONS: list[str] = [
       scan_id VARCHAR NOT NULL,
       unit VARCHAR NOT NULL,
       category VARCHAR NOT NULL,         -- app, test, docs, fixture, vendored, generated, history
-      kind VARCHAR NOT NULL,             -- sdk, model, endpoint, credential, literal_key, env_file, workflow_tag
-      value VARCHAR NOT NULL,            -- never a secret: a literal key is its fingerprint (calls.key_fingerprint)
+      kind VARCHAR NOT NULL,             -- sdk, model, endpoint, credential, literal_key, env_file,
+                                         -- workflow_tag
+      value VARCHAR NOT NULL,            -- never a secret: a literal key is its fingerprint, as in
+                                         -- calls.key_fingerprint
       vendor VARCHAR,                    -- model vendor or gateway name
       route VARCHAR,                     -- direct or gateway, when the finding tells
       detail VARCHAR,                    -- key kind, import spelling, ...

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from modelmeter.instrument.routes import parse_endpoints
 from modelmeter.scan.extract import LITERAL_KEY, Finding, findings_in, with_place
-from modelmeter.scan.files import APP, MAX_FILE_BYTES, notebook_cells, read, unit_of, walk
+from modelmeter.scan.files import APP, MAX_FILE_BYTES, UNIT_MARKERS, notebook_cells, read, unit_of, walk
 from modelmeter.scan.history import History, committed_keys
 from modelmeter.scan.verdict import UnitSummary, summarise
 
@@ -43,7 +43,7 @@ class ScanResult:
     complete: bool  # False when the time budget ran out before every file was read
     history: History | None = None
     seconds: float = 0.0
-    first_places: dict[tuple[str, str], Finding] = field(default_factory=dict)
+    first_places: dict[tuple[str, str, str], Finding] = field(default_factory=dict)
 
     @property
     def literal_keys(self) -> list[Finding]:
@@ -115,11 +115,15 @@ def scan_tree(
     )
 
 
-def first_places(findings: list[Finding]) -> dict[tuple[str, str], Finding]:
-    """Per (kind, value): where it first appears, application code before anything else."""
-    places: dict[tuple[str, str], Finding] = {}
-    for finding in sorted(findings, key=lambda f: (f.category != APP, f.path, f.line)):
-        places.setdefault((finding.kind, finding.value), finding)
+def first_places(findings: list[Finding]) -> dict[tuple[str, str, str], Finding]:
+    """Per (unit, kind, value): where it first appears, application code first and manifests last."""
+    places: dict[tuple[str, str, str], Finding] = {}
+
+    def rank(f: Finding) -> tuple[bool, bool, str, int]:
+        return f.category != APP, Path(f.path).name in UNIT_MARKERS, f.path, f.line
+
+    for finding in sorted(findings, key=rank):
+        places.setdefault((finding.unit, finding.kind, finding.value), finding)
     return places
 
 

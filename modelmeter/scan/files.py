@@ -10,6 +10,7 @@ application are counted apart.
 from __future__ import annotations
 
 import os
+import stat
 import tomllib
 from collections import Counter
 from collections.abc import Iterator
@@ -230,8 +231,14 @@ def walk(root: Path) -> Tree:
         for name in sorted(files):
             path = here / name
             relative = relative_dir / name
-            if path.is_symlink():
+            try:
+                mode = path.lstat().st_mode
+            except OSError:
+                mode = 0
+            if stat.S_ISLNK(mode):
                 tree.skipped["symbolic link (not followed)"] += 1
+            elif not stat.S_ISREG(mode):
+                tree.skipped["not a regular file (pipe, socket, device or gone)"] += 1
             elif not is_source(name):
                 tree.skipped["not a source or config file"] += 1
             else:

@@ -142,7 +142,7 @@ AI_CREDENTIALS: dict[str, CredentialName] = {
 }
 # Anything else shaped like a secret's name: counted, never listed as an AI key
 OTHER_SECRET_NAME = re.compile(
-    r"^[A-Z][A-Z0-9_]*(?:_KEY|_TOKEN|_SECRET|_PASSWORD|_PASSWD|_DSN|DATABASE_URL|_CONNECTION_STRING)$"
+    r"^[A-Z0-9_]*(?:_KEY|_TOKEN|_SECRET|_PASSWORD|_PASSWD|_DSN|DATABASE_URL|_CONNECTION_STRING)$"
 )
 ENV_NAME = re.compile(r"\b[A-Z][A-Z0-9_]{2,80}\b")
 
