@@ -56,11 +56,10 @@ def test_the_plan_follows_the_inventory_order_with_gateway_ids_and_client_change
     assert steps[0]["workflow"] == candidate and steps[0]["order"] == 1
     assert [s["order"] for s in steps] == sorted(s["order"] for s in steps)
     with duckdb.connect(str(demo_run.db), read_only=True) as con:
-        direct = dict(
-            con.execute(
-                "SELECT workflow, count(*) FROM calls WHERE route = 'direct' AND workflow IS NOT NULL GROUP BY 1"
-            ).fetchall()
+        query = (
+            "SELECT workflow, count(*) FROM calls WHERE route = 'direct' AND workflow IS NOT NULL GROUP BY 1"
         )
+        direct = dict(con.execute(query).fetchall())
     planned: dict[str, int] = {}
     for step in steps:
         planned[step["workflow"]] = planned.get(step["workflow"], 0) + step["calls"]
