@@ -21,16 +21,15 @@ from modelmeter.instrument.keys import credential_of, fingerprint
 from modelmeter.instrument.naming import vendor_of_name
 from modelmeter.instrument.routes import Endpoint, kind_of
 from modelmeter.scan.vocabulary import (
-    ENV_NAME,
     GATEWAYS,
     JS_SDK_PARTS,
     JS_SDKS,
     MODEL_STRING,
     MODEL_VENDORS,
     NOT_A_MODEL,
-    OTHER_SECRET_NAME,
     PYTHON_DISTRIBUTIONS,
     PYTHON_SDKS,
+    SECRET_NAME_END,
     VERCEL_AI_SDK,
     Sdk,
     credential_named,
@@ -89,9 +88,11 @@ _KEY_SHAPE = re.compile(
 _ASSIGNMENT = re.compile(
     r"""\b([A-Z][A-Z0-9_]{2,80})['"]?[ \t]*(?:=|:|\]\s*=)[ \t]*(['"]?)([A-Za-z0-9_\-.]{16,300})\2"""
 )
+_KEY_MARKS = ("sk-", "vck_", "gsk_", "xai-", "AIza")
+_NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 _GOOGLE_CONTEXT = re.compile(r"gemini|genai|generativelanguage|GOOGLE_API_KEY|GEMINI", re.I)
 _WORKFLOW_TAGS = re.compile(
-    r"""\b(?:workflow[ \t]*=[ \t]*|MODELMETER_WORKFLOW['"]?[ \t]*[=:][ \t]*|--workflow[ \t=]+)"""
+    r"""(?:\bworkflow[ \t]*=[ \t]*|\bMODELMETER_WORKFLOW['"]?[ \t]*[=:][ \t]*|--workflow[ \t=]+)"""
     r"""(['"]?)([\w.-]{2,80})\1"""
 )
 _PLACEHOLDER = re.compile(r"x{6}|\.\.\.|your|example|placeholder|changeme|dummy|replace|<|test-key", re.I)
@@ -161,17 +162,11 @@ def findings_in(
 
     uses_ai_sdk = any(_package_of(spec) == "ai" for spec in imports)
     gateway_models: set[int] = set()
-    for match in _GATEWAY_CALL.finditer(text):
+    for match in _GATEWAY_CALL.finditer(text) if "gateway" in text else ():
         model = match.group(2)
         gateway_models.add(match.start(1))
-        add(
-            MODEL,
-            model,
-            model.partition("/")[0],
-            "gateway",
-            "gateway() model id (Vercel AI Gateway)",
-            match.start(),
-        )
+        detail = "gateway() model id (Vercel AI Gateway)"
+        add(MODEL, model, model.partition("/")[0], "gateway", detail, match.start())
     for match in MODEL_STRING.finditer(text):
         model, prefix = match.group("model"), match.group("vendor")
         if match.start() in gateway_models or model in imports or NOT_A_MODEL.search(model):
@@ -184,23 +179,24 @@ def findings_in(
         else:
             add(MODEL, model, vendor, None, "", match.start())
 
-    for match in _URL.finditer(text):
+    for match in _URL.finditer(text) if "://" in text else ():
         endpoint = _endpoint(match.group(0), endpoints)
         if endpoint is not None:
             value, kind = endpoint
             add(ENDPOINT, value, kind, "gateway" if kind in GATEWAYS else "direct", "", match.start())
 
-    for match in ENV_NAME.finditer(text):
-        variable = match.group(0)
+    names_credentials = False
+    for start, variable in _secret_names(text):
         credential = credential_named(variable)
         if credential is not None:
+            names_credentials = True
             route = "gateway" if credential.is_gateway else "direct"
-            add(CREDENTIAL, variable, credential.vendor, route, credential.kind, match.start())
-        elif OTHER_SECRET_NAME.match(variable):
-            add(OTHER_SECRET, variable, None, None, "", match.start())
+            add(CREDENTIAL, variable, credential.vendor, route, credential.kind, start)
+        else:
+            add(OTHER_SECRET, variable, None, None, "", start)
 
     keys_at: set[int] = set()
-    for match in _ASSIGNMENT.finditer(text):
+    for match in _ASSIGNMENT.finditer(text) if names_credentials else ():
         credential = credential_named(match.group(1))
         secret = match.group(3)
         if credential is None or _placeholder(secret) or secret.startswith(("process.env", "os.environ")):
@@ -209,7 +205,7 @@ def findings_in(
         fp, kind = _key(secret, credential.kind)
         vendor = kind.split("-")[0]
         add(LITERAL_KEY, fp, vendor, _key_route(vendor), kind, match.start(3))
-    for match in _KEY_SHAPE.finditer(text):
+    for match in _KEY_SHAPE.finditer(text) if any(mark in text for mark in _KEY_MARKS) else ():
         secret = match.group(1)
         if match.start(1) in keys_at or _placeholder(secret):
             continue
@@ -220,7 +216,7 @@ def findings_in(
         vendor = kind.split("-")[0]
         add(LITERAL_KEY, fp, vendor, _key_route(vendor), kind, match.start())
 
-    for match in _WORKFLOW_TAGS.finditer(text):
+    for match in _WORKFLOW_TAGS.finditer(text) if "orkflow" in text or "WORKFLOW" in text else ():
         add(WORKFLOW, match.group(2), None, None, "", match.start())
 
     if name.startswith(".env"):
@@ -242,6 +238,18 @@ def literal_keys_in_line(text: str) -> Iterator[tuple[str, str]]:
     for finding in findings_in(text, Path("history.txt")):
         if finding.kind == LITERAL_KEY:
             yield finding.value, finding.detail
+
+
+def _secret_names(text: str) -> Iterator[tuple[int, str]]:
+    """(offset, name) of each upper-case variable name ending like a secret's (`..._API_KEY`)."""
+    for match in SECRET_NAME_END.finditer(text):
+        start = match.start()
+        floor = max(0, start - 80)
+        while start > floor and text[start - 1] in _NAME_CHARS:
+            start -= 1
+        before = text[start - 1] if start else ""
+        if text[start].isupper() and not (before.isalnum() or before == "_"):
+            yield start, text[start : match.end()]
 
 
 def _python_sdk(module: str, imported: str | None) -> Sdk | None:

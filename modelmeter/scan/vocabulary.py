@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 # SDK families as the unit verdict reads them
 VERCEL_AI_SDK = "vercel-ai-sdk"
@@ -140,13 +141,14 @@ AI_CREDENTIALS: dict[str, CredentialName] = {
     )
     for name in names
 }
-# Anything else shaped like a secret's name: counted, never listed as an AI key
-OTHER_SECRET_NAME = re.compile(
-    r"^[A-Z0-9_]*(?:_KEY|_TOKEN|_SECRET|_PASSWORD|_PASSWD|_DSN|DATABASE_URL|_CONNECTION_STRING)$"
+# How a secret's variable name ends (every AI credential above ends in _KEY or _TOKEN): names that
+# end so and are not AI credentials are counted as other secrets, never listed as AI keys.
+SECRET_NAME_END = re.compile(
+    r"(?:_KEY|_TOKEN|_SECRET|_PASSWORD|_PASSWD|_DSN|DATABASE_URL|_CONNECTION_STRING)(?![A-Za-z0-9_])"
 )
-ENV_NAME = re.compile(r"\b[A-Z][A-Z0-9_]{2,80}\b")
 
 
+@lru_cache(maxsize=4096)
 def credential_named(name: str) -> CredentialName | None:
     """The AI credential an environment variable name stands for, or None."""
     known = AI_CREDENTIALS.get(name)
