@@ -35,11 +35,13 @@ def test_python_imports_name_the_sdk(source: str, sdk: str, vendor: str | None) 
 @pytest.mark.parametrize(
     ("source", "sdk", "vendor", "route"),
     [
-        ("import { GoogleGenerativeAI } from '@google/generative-ai';", "@google/generative-ai", "google", None),
+        ("import { GoogleGenerativeAI as G } from '@google/generative-ai';", "@google/generative-ai",
+         "google", None),
         ("import { GoogleGenAI } from \"@google/genai\";", "@google/genai", "google", None),
         ("const Groq = require('groq-sdk');", "groq-sdk", "groq", None),
         ("import { CohereClientV2 } from 'cohere-ai';", "cohere-ai", "cohere", None),
-        ("const { Mistral } = await import('@mistralai/mistralai');", "@mistralai/mistralai", "mistral", None),
+        ("const { Mistral } = await import('@mistralai/mistralai');", "@mistralai/mistralai",
+         "mistral", None),
         ("import { createGateway } from '@ai-sdk/gateway';", "@ai-sdk/gateway", "vercel", "gateway"),
         ("import { createOpenRouter } from '@openrouter/ai-sdk-provider';", "@openrouter/ai-sdk-provider",
          "openrouter", "gateway"),
