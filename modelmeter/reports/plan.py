@@ -4,7 +4,8 @@ Per workflow (the inventory's order: much traffic, low stakes, one provider firs
 calls a provider directly today (provider, model, SDK, base URL, key kind): the gateway model id in
 `provider/model` form, the base URL and credential to switch to, a fallback model from another
 provider in the same tier (from the tier policy when there is one), and the cost of the change at
-list prices, re-pricing the usage the workflow actually had (see reports/pricing.py).
+list prices, re-pricing the usage the workflow actually had at base-tier rates
+(`modelmeter.pricing.list_rates` says why).
 
 The gateway bills provider list prices without a markup, so the same model costs the same there;
 what changes cost is a different model id or the fallback. Usage the provider did not report is
@@ -19,10 +20,10 @@ from datetime import UTC, datetime
 import duckdb
 import polars as pl
 
+from modelmeter.pricing import CallUsage, list_rates
 from modelmeter.reports import codebase, inventory
 from modelmeter.reports.model import Headline, Report, Table
 from modelmeter.reports.params import ReportParams, scope_of
-from modelmeter.reports.pricing import unit_prices, usage_cost
 from modelmeter.reports.source import fetch, resolve_window
 from modelmeter.reports.tiers import Policy, Tier, default_policy_path, load_policy
 
@@ -83,7 +84,8 @@ def build(con: duckdb.DuckDBPyConnection, params: ReportParams) -> Report:
           sum(input_tokens) FILTER (WHERE usage_known)::DOUBLE AS input_tokens,
           sum(output_tokens) FILTER (WHERE usage_known)::DOUBLE AS output_tokens,
           sum(coalesce(cache_read_tokens, 0)) FILTER (WHERE usage_known)::DOUBLE AS cache_read_tokens,
-          sum(coalesce(cache_write_tokens, 0)) FILTER (WHERE usage_known)::DOUBLE AS cache_write_tokens
+          sum(coalesce(cache_write_tokens, 0)) FILTER (WHERE usage_known)::DOUBLE AS cache_write_tokens,
+          sum(coalesce(reasoning_tokens, 0)) FILTER (WHERE usage_known)::DOUBLE AS reasoning_tokens
         FROM calls WHERE ({scope.where}) AND route = 'direct' AND workflow IS NOT NULL AND model IS NOT NULL
         GROUP BY ALL
         """,
@@ -175,7 +177,7 @@ def _step(
 ) -> dict:
     model = str(row["model"])
     gateway_model = gateway_model_id(model)
-    usage = (row["input_tokens"], row["output_tokens"], row["cache_read_tokens"], row["cache_write_tokens"])
+    usage = _usage(row)
     today = _cost(model, usage, at)
     on_gateway = _cost(gateway_model, usage, at)
     if on_gateway is None:  # the gateway id is unknown to the price source: it is the same model
@@ -223,7 +225,7 @@ def _fallback(
     row: dict,
     tier: Tier | None,
     seen: list[tuple[str, str]],
-    usage: tuple[float | None, ...],
+    usage: tuple[CallUsage, int] | None,
     today: float | None,
     at: datetime,
 ) -> tuple[str | None, float | None]:
@@ -233,7 +235,7 @@ def _fallback(
     candidates = {m for m, operation in seen if _same_kind(operation, row["operation"])}
     if tier is not None:
         candidates |= {p for p in tier.models if not any(c in p for c in "*?[")}
-        candidates = {m for m in candidates if tier.check(m, unit_prices(m, at))[0] == "ok"}
+        candidates = {m for m in candidates if tier.check(m, list_rates(m, at))[0] == "ok"}
     candidates = {gateway_model_id(m) for m in candidates if m.partition("/")[0] != provider}
     if not candidates:
         return None, None
@@ -251,12 +253,25 @@ def _same_kind(a: str | None, b: str | None) -> bool:
     return a == b or (a in _TEXT_OPERATIONS and b in _TEXT_OPERATIONS)
 
 
-def _cost(model: str, usage: tuple[float | None, ...], at: datetime) -> float | None:
-    input_tokens, output_tokens, cache_read, cache_write = usage
-    prices = unit_prices(model, at)
-    if prices is None or input_tokens is None:
+def _usage(row: dict) -> tuple[CallUsage, int] | None:
+    """The summed usage of a row's calls that reported it, and how many they are; None when none did."""
+    if row["input_tokens"] is None or not row["calls_with_usage"]:
         return None
-    return usage_cost(prices, input_tokens, output_tokens or 0, cache_read or 0, cache_write or 0)
+
+    def tokens(part: str) -> int:
+        return int(row.get(f"{part}_tokens") or 0)
+
+    usage = CallUsage(
+        tokens("input"), tokens("output"), tokens("cache_read"), tokens("cache_write"), tokens("reasoning")
+    )
+    return usage, int(row["calls_with_usage"])
+
+
+def _cost(model: str, usage: tuple[CallUsage, int] | None, at: datetime) -> float | None:
+    rates = list_rates(model, at)
+    if rates is None or usage is None:
+        return None
+    return float(rates.cost(*usage))
 
 
 def _policy(params: ReportParams) -> tuple[Policy | None, str | None]:

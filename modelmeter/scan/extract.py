@@ -21,7 +21,6 @@ from modelmeter.instrument.keys import credential_of, fingerprint
 from modelmeter.instrument.naming import vendor_of_name
 from modelmeter.instrument.routes import Endpoint, kind_of
 from modelmeter.scan.vocabulary import (
-    GATEWAYS,
     JS_SDK_PARTS,
     JS_SDKS,
     MODEL_STRING,
@@ -34,6 +33,7 @@ from modelmeter.scan.vocabulary import (
     Sdk,
     credential_named,
 )
+from modelmeter.vendors import GATEWAYS
 
 MAX_FINDINGS_PER_FILE = 500
 # add(kind, value, vendor, route, detail, offset in the text)

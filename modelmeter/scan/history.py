@@ -1,8 +1,9 @@
 """Keys ever committed: literal keys in lines added anywhere in a repository's history.
 
 `git log -p` is read as it streams, newest commit first, and stopped when the time budget runs out
-(the result then says how far back it got). Only added lines are read; a key is reported once, at
-the oldest commit seen adding it, as its fingerprint and kind.
+(a timer kills git even while it is silent); the result then says the history is incomplete. Only
+added lines are read; a key is reported once, at the oldest commit seen adding it, as its fingerprint
+and kind.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from modelmeter.scan.extract import LITERAL_KEY, Finding, literal_keys_in_line
-from modelmeter.scan.vocabulary import GATEWAYS
+from modelmeter.vendors import GATEWAYS
 
 _KEY_HINT = ("sk-", "vck_", "gsk_", "xai-", "AIza", "_KEY", "_TOKEN")
 
@@ -50,6 +51,9 @@ def committed_keys(root: Path, seconds: float) -> History:
     assert process.stdout is not None
     try:
         for raw in process.stdout:
+            if time.monotonic() - started > seconds:
+                history.complete = False
+                break
             line = raw.decode("utf-8", errors="replace").rstrip("\n")
             if line.startswith("commit "):
                 commit = line[7:]
@@ -66,7 +70,7 @@ def committed_keys(root: Path, seconds: float) -> History:
         process.kill()
         stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""
         code = process.wait()
-    if code != 0 and time.monotonic() - started < seconds:
+    if code != 0 and history.complete and time.monotonic() - started < seconds:
         history.error = (stderr.strip().splitlines() or [f"git log exited {code}"])[-1]
     elif code != 0:
         history.complete = False

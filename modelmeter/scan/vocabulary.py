@@ -1,7 +1,7 @@
 """What the scanner recognises: SDK package names, credential variable names and model-name shapes.
 
 These tables are scan-specific (the runtime never sees a package or an environment variable name);
-hosts and gateways come from `instrument/routes.py`, key shapes from `instrument/keys.py`.
+hosts and gateways come from `modelmeter.vendors`, key shapes from `instrument/keys.py`.
 Entries are exact names, never substrings, so `gpt-tokenizer` is not a model and `groq.png` is not
 the groq SDK.
 """
@@ -12,9 +12,11 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from modelmeter import vendors
+from modelmeter.vendors import GATEWAYS
+
 # SDK families as the unit verdict reads them
 VERCEL_AI_SDK = "vercel-ai-sdk"
-GATEWAYS = frozenset({"vercel", "openrouter", "litellm", "portkey", "cloudflare", "helicone"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,28 +162,13 @@ def credential_named(name: str) -> CredentialName | None:
     return None
 
 
-# Model vendors as gateways name them (the `provider/` of `provider/model`)
+# The `provider/` of a `provider/model` string: vendors as gateways and LiteLLM name them
 MODEL_VENDORS = frozenset(
     {
-        "openai",
-        "anthropic",
-        "google",
-        "mistral",
-        "xai",
-        "deepseek",
-        "meta",
-        "cohere",
-        "groq",
-        "perplexity",
+        *vendors.APIS,
+        *vendors.MODEL_PREFIX_VENDORS,
+        *(vendor for _, vendor in vendors.MODEL_NAME_VENDORS),
         "amazon",
-        "alibaba",
-        "moonshotai",
-        "vertex",
-        "bedrock",
-        "azure",
-        "meta-llama",
-        "mistralai",
-        "x-ai",
     }
 )
 # A model name: a known family followed by a version-like part (so `claude-code`, `gpt-tokenizer`,

@@ -17,9 +17,9 @@ import polars as pl
 import pytest
 from support.demo import DemoRun, demo_run_once, modelmeter_command
 
+from modelmeter.pricing import CallUsage, list_rates
 from modelmeter.reports.params import ReportParams
 from modelmeter.reports.plan import gateway_model_id, plan
-from modelmeter.reports.pricing import unit_prices, usage_cost
 
 
 @pytest.fixture(scope="session")
@@ -106,21 +106,22 @@ def test_costs_re_price_the_real_usage_at_list_prices(demo_run: DemoRun) -> None
     with duckdb.connect(str(demo_run.db), read_only=True) as con:
         tokens = con.execute(
             """SELECT sum(input_tokens), sum(output_tokens), sum(coalesce(cache_read_tokens, 0)),
-                 sum(coalesce(cache_write_tokens, 0)), count(*)
+                 sum(coalesce(cache_write_tokens, 0)), sum(coalesce(reasoning_tokens, 0)), count(*)
                FROM calls WHERE workflow = 'field-extraction' AND route = 'direct' AND usage_known"""
         ).fetchone()
     assert tokens is not None
     at = datetime.fromisoformat(report["period"]["until"])  # the window's end, as the report prices
-    prices = unit_prices("openai/gpt-4.1-nano", at.astimezone(UTC))
-    assert prices is not None
-    expected = usage_cost(prices, *(float(t) for t in tokens[:4]))
-    assert step["calls_with_usage"] == tokens[4]
+    usage = CallUsage(*(int(t) for t in tokens[:5]))
+    rates = list_rates("openai/gpt-4.1-nano", at.astimezone(UTC))
+    assert rates is not None
+    expected = float(rates.cost(usage, requests=tokens[5]))
+    assert step["calls_with_usage"] == tokens[5]
     assert step["list_cost_today_usd"] == pytest.approx(expected, rel=1e-9)
     assert step["cost_change_usd"] == 0
-    fallback_prices = unit_prices(step["fallback_model"], at.astimezone(UTC))
-    assert fallback_prices is not None
+    fallback_rates = list_rates(step["fallback_model"], at.astimezone(UTC))
+    assert fallback_rates is not None
     assert step["fallback_list_cost_usd"] == pytest.approx(
-        usage_cost(fallback_prices, *(float(t) for t in tokens[:4])), rel=1e-9
+        float(fallback_rates.cost(usage, requests=tokens[5])), rel=1e-9
     )
     headline = next(h for h in report["headlines"] if h["key"] == "list_cost_today_usd")
     total = sum(
@@ -161,6 +162,7 @@ def test_unknown_usage_is_not_priced_at_zero() -> None:
             "output_tokens": [None],
             "cache_read_tokens": [None],
             "cache_write_tokens": [None],
+            "reasoning_tokens": [None],
         },
         schema_overrides={
             f"{k}_tokens": pl.Float64 for k in ("input", "output", "cache_read", "cache_write")
