@@ -56,6 +56,9 @@ def _write_codebase(root: Path) -> dict[str, str]:
     (notes / "summarise.py").write_text(
         f"import anthropic\n\nclaude = anthropic.Anthropic(api_key='{keys('anthropic', 'operations')}')\n"
     )
+    platform = root / "platform"
+    platform.mkdir()
+    (platform / "package.json").write_text('{"name": "northwind-platform"}')  # the calls' service
     (root / "legacy.py").write_text(f"KEY = '{STALE_KEY}'\n")
     return {
         "finance": fingerprint(keys("openai", "finance")),
@@ -94,6 +97,19 @@ def test_keys_at_runtime_are_found_in_the_code_and_units_meet_their_workflows(
     assert units["finance"]["verdict"] == "direct keys"
     assert units["notes"]["workflows"] == "meeting-notes"  # the operations team's anthropic key
     assert units["."]["workflows"] is None
+    with duckdb.connect(str(db), read_only=True) as con:
+        every = con.execute(
+            "SELECT string_agg(DISTINCT workflow, ', ' ORDER BY workflow) FROM calls"
+        ).fetchone()
+    assert every is not None
+    assert (units["platform"]["workflows"], units["platform"]["told_by"]) == (every[0], "service name")
+    plan = _run("report", "plan", "--db", str(db), "--format", "json")
+    assert plan.returncode == 0, plan.stderr
+    in_code = {
+        row["workflow"]: row["in_code"] for row in json.loads(plan.stdout)["tables"]["changes"]["rows"]
+    }
+    assert in_code["field-extraction"] == "finance, platform"
+    assert in_code["meeting-notes"] == "notes, platform"
 
 
 def test_without_a_stored_scan_the_inventory_says_how_to_get_one(demo_run: DemoRun) -> None:
