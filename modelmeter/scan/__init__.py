@@ -62,22 +62,25 @@ def scan_tree(
 ) -> ScanResult:
     """Scan `root` (a directory or one file); never raises for a file's content or shape."""
     started = time.monotonic()
+    deadline = started + max_seconds
     endpoints = parse_endpoints(os.environ.get("MODELMETER_ENDPOINTS"))
-    tree = walk(root)
+    tree = walk(root, deadline)
+    base = root if root.is_dir() else root.parent
+    unit_paths = {unit.path for unit in tree.units}
     skipped = Counter(tree.skipped)
     notes: Counter[str] = Counter()
     categories: Counter[str] = Counter()
     findings: list[Finding] = []
-    complete = True
+    complete = tree.complete
     total = len(tree.files)
-    for done, (path, relative, category) in enumerate(tree.files):
-        if time.monotonic() - started > max_seconds:
+    for done, (relative, category) in enumerate(tree.files):
+        if time.monotonic() > deadline:
             skipped[f"time limit of {max_seconds:g} s reached (not read)"] += total - done
             complete = False
             break
         if progress is not None:
             progress(done, total)
-        content = read(path, max_file_bytes)
+        content = read(base / relative, max_file_bytes)
         if content.text is None:
             skipped[content.skipped or "unreadable"] += 1
             continue
@@ -86,8 +89,8 @@ def scan_tree(
         if content.generated and category == APP:
             category = "generated"
         categories[category] += 1
-        found = _file_findings(content.text, relative, endpoints, notes)
-        findings += with_place(found, category, unit_of(relative, tree.units))
+        found = _file_findings(content.text, Path(relative), endpoints, notes)
+        findings += with_place(found, category, unit_of(relative, unit_paths))
     if progress is not None:
         progress(total, total)
     by_unit: dict[str, list[Finding]] = {}
@@ -96,9 +99,9 @@ def scan_tree(
     units = [summarise(unit, by_unit.get(unit.path, [])) for unit in tree.units]
     history = None
     if git_history:
-        history = committed_keys(root if root.is_dir() else root.parent, history_seconds)
+        history = committed_keys(base, history_seconds)
         history.findings = [
-            replace(f, category=HISTORY, unit=unit_of(Path(f.path), tree.units)) for f in history.findings
+            replace(f, category=HISTORY, unit=unit_of(f.path, unit_paths)) for f in history.findings
         ]
     return ScanResult(
         root=str(root),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import stat
+import time
 import tomllib
 from collections import Counter
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from pathlib import Path
 import orjson
 
 MAX_FILE_BYTES = 1024 * 1024
+NOTEBOOK_SIZE_FACTOR = 16
 _MINIFIED_LINE = 5000  # a line this long in code or JSON: minified or one-line data
 _SNIFF_BYTES = 8192
 
@@ -199,20 +201,30 @@ class Unit:
 class Tree:
     """What walking the root found: the files to read, the units, and what was skipped and why."""
 
-    files: list[tuple[Path, Path, str]] = field(default_factory=list)  # (absolute, relative, category)
+    files: list[tuple[str, str]] = field(default_factory=list)  # (path relative to the root, category)
     units: list[Unit] = field(default_factory=list)
     skipped: Counter[str] = field(default_factory=Counter)
+    complete: bool = True  # False when the deadline stopped the walk
 
 
-def walk(root: Path) -> Tree:
-    """Every candidate file under `root` (sorted), the units, and the skipped entries counted by reason."""
+def walk(root: Path, deadline: float = float("inf")) -> Tree:
+    """Every candidate file under `root` (sorted), the units, and the skipped entries counted by reason;
+    the walk stops at `deadline` (time.monotonic) and says so."""
     tree = Tree()
     if root.is_file():
-        tree.files.append((root, Path(root.name), category_of(Path(root.name))))
-        tree.units.append(Unit(".", root.parent.name or "."))
+        tree.files.append((root.name, category_of(Path(root.name))))
+        tree.units.append(Unit(".", root.parent.resolve().name or "."))
         return tree
     units: dict[str, Unit] = {}
-    for directory, dirs, files in os.walk(root, followlinks=False):
+
+    def unreadable(error: OSError) -> None:
+        tree.skipped["unreadable directory"] += 1
+
+    for directory, dirs, files in os.walk(root, onerror=unreadable, followlinks=False):
+        if time.monotonic() > deadline:
+            tree.complete = False
+            tree.skipped["time limit reached while listing (directories not listed)"] += 1 + len(dirs)
+            break
         here = Path(directory)
         relative_dir = here.relative_to(root)
         kept = []
@@ -229,34 +241,32 @@ def walk(root: Path) -> Tree:
             key = relative_dir.as_posix()
             units[key] = Unit(key, _unit_name(here, relative_dir, markers), markers)
         for name in sorted(files):
-            path = here / name
-            relative = relative_dir / name
+            if not is_source(name):
+                tree.skipped["not a source or config file"] += 1
+                continue
             try:
-                mode = path.lstat().st_mode
+                mode = os.lstat(here / name).st_mode
             except OSError:
                 mode = 0
             if stat.S_ISLNK(mode):
                 tree.skipped["symbolic link (not followed)"] += 1
             elif not stat.S_ISREG(mode):
                 tree.skipped["not a regular file (pipe, socket, device or gone)"] += 1
-            elif not is_source(name):
-                tree.skipped["not a source or config file"] += 1
             else:
-                tree.files.append((path, relative, category_of(relative)))
+                relative = relative_dir / name
+                tree.files.append((relative.as_posix(), category_of(relative)))
     if "." not in units:
         units["."] = Unit(".", root.resolve().name or ".")
     tree.units = sorted(units.values(), key=lambda u: u.path)
     return tree
 
 
-def unit_of(relative: Path, units: list[Unit]) -> str:
-    """The deepest unit containing `relative` (units are sorted by path)."""
-    best = "."
-    posix = relative.as_posix()
-    for unit in units:
-        if unit.path != "." and (posix + "/").startswith(unit.path + "/") and len(unit.path) > len(best):
-            best = unit.path
-    return best
+def unit_of(relative: str, units: set[str]) -> str:
+    """The deepest unit (of the unit paths `units`) containing the file at `relative`."""
+    for parent in Path(relative).parents:
+        if parent.as_posix() in units:
+            return parent.as_posix()
+    return "."
 
 
 def _unit_name(directory: Path, relative: Path, markers: list[str]) -> str:
@@ -289,7 +299,10 @@ class Read:
 
 
 def read(path: Path, max_bytes: int = MAX_FILE_BYTES) -> Read:
-    """The text of one file, or the reason it is skipped; never raises."""
+    """The text of one file, or the reason it is skipped; never raises. A notebook may be
+    `NOTEBOOK_SIZE_FACTOR` times larger: its outputs (images) are most of it and are not read."""
+    if path.suffix.lower() == ".ipynb":
+        max_bytes *= NOTEBOOK_SIZE_FACTOR
     try:
         with path.open("rb") as handle:
             data = handle.read(max_bytes + 1)
