@@ -20,6 +20,7 @@ import orjson
 from modelmeter.instrument.keys import credential_of, fingerprint
 from modelmeter.instrument.naming import vendor_of_name
 from modelmeter.instrument.routes import Endpoint, kind_of
+from modelmeter.scan.files import JS_SUFFIXES, PYTHON_SUFFIXES
 from modelmeter.scan.vocabulary import (
     JS_SDK_PARTS,
     JS_SDKS,
@@ -127,25 +128,13 @@ def findings_in(
             found.append(Finding(kind, value, vendor, route, detail, path, line or lines(offset)))
 
     imports: set[str] = set()
-    if suffix in (".py", ".pyi", ".ipynb"):
+    if suffix in PYTHON_SUFFIXES:
         for match in _PY_IMPORT.finditer(text):
             module = match.group(1) or match.group(3)
             sdk = _python_sdk(module, match.group(2))
             if sdk is not None:
                 add(SDK, sdk.name, sdk.gateway or sdk.vendor, _sdk_route(sdk), module, match.start())
-    elif suffix in (
-        ".js",
-        ".mjs",
-        ".cjs",
-        ".jsx",
-        ".ts",
-        ".mts",
-        ".cts",
-        ".tsx",
-        ".vue",
-        ".svelte",
-        ".astro",
-    ):
+    elif suffix in JS_SUFFIXES:
         for match in _JS_IMPORT.finditer(text):
             spec = match.group(2)
             package = _package_of(spec)

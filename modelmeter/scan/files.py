@@ -52,22 +52,12 @@ PRUNED_DIRS = frozenset(
         "coverage",
     }
 )
-_SOURCE_SUFFIXES = frozenset(
-    [
-        ".py",
-        ".pyi",
-        ".ipynb",
-        ".js",
-        ".mjs",
-        ".cjs",
-        ".jsx",
-        ".ts",
-        ".mts",
-        ".cts",
-        ".tsx",
-        ".vue",
-        ".svelte",
-        ".astro",
+PYTHON_SUFFIXES = frozenset({".py", ".pyi", ".ipynb"})
+JS_SUFFIXES = frozenset(
+    {".js", ".mjs", ".cjs", ".jsx", ".ts", ".mts", ".cts", ".tsx", ".vue", ".svelte", ".astro"}
+)
+_CONFIG_AND_TEXT_SUFFIXES = frozenset(
+    {
         ".toml",
         ".yaml",
         ".yml",
@@ -82,8 +72,9 @@ _SOURCE_SUFFIXES = frozenset(
         ".rst",
         ".txt",
         ".har",
-    ]
+    }
 )
+_SOURCE_SUFFIXES = PYTHON_SUFFIXES | JS_SUFFIXES | _CONFIG_AND_TEXT_SUFFIXES
 _SOURCE_NAMES = frozenset({"Dockerfile", "Procfile", "Makefile", "requirements.txt"})
 _MINIFIABLE = frozenset([".js", ".mjs", ".cjs", ".jsx", ".ts", ".tsx", ".json", ".css"])
 
