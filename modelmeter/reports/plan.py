@@ -161,8 +161,8 @@ def plan(
         )
     )
     report.notes.append(
-        "At list prices the gateway charges what the provider does; cost_change_usd is non-zero only "
-        "where the gateway's model id prices differently."
+        "At list prices the gateway charges what the provider does: the cost of the change is non-zero "
+        "only where the gateway's model id prices differently."
     )
     return report
 

@@ -119,14 +119,26 @@ def findings_in(
     language, when the file's own suffix does not tell it)."""
     path = relative.as_posix()
     lines = _Lines(text)
-    suffix = suffix or relative.suffix.lower()
-    name = relative.name
     found: list[Finding] = []
 
     def add(kind: str, value: str, vendor: str | None, route: str | None, detail: str, offset: int) -> None:
         if len(found) < MAX_FINDINGS_PER_FILE:
             found.append(Finding(kind, value, vendor, route, detail, path, line or lines(offset)))
 
+    imports = _sdks(text, relative.name, suffix or relative.suffix.lower(), add)
+    _models(text, imports, add)
+    _endpoints(text, endpoints, add)
+    named_at = _named_keys(text, add) if _credentials(text, add) else set()
+    _shaped_keys(text, named_at, add)
+    for match in _WORKFLOW_TAGS.finditer(text) if "orkflow" in text or "WORKFLOW" in text else ():
+        add(WORKFLOW, match.group(2), None, None, "", match.start())
+    if relative.name.startswith(".env"):
+        found += _env_file_flag(found, path)
+    return found
+
+
+def _sdks(text: str, name: str, suffix: str, add: _Adder) -> set[str]:
+    """SDK imports (Python, JS/TS) and declarations (manifests); returns the JS import specifiers."""
     imports: set[str] = set()
     if suffix in PYTHON_SUFFIXES:
         for match in _PY_IMPORT.finditer(text):
@@ -148,7 +160,11 @@ def findings_in(
         _pyproject(text, add)
     elif name.startswith("requirements") and suffix in (".txt", ".in"):
         _requirements(text, add)
+    return imports
 
+
+def _models(text: str, imports: set[str], add: _Adder) -> None:
+    """Model names; `gateway('p/m')` and, in a file on the AI SDK, plain `'p/m'` go through the gateway."""
     uses_ai_sdk = any(_package_of(spec) == "ai" for spec in imports)
     gateway_models: set[int] = set()
     for match in _GATEWAY_CALL.finditer(text) if "gateway" in text else ():
@@ -168,54 +184,73 @@ def findings_in(
         else:
             add(MODEL, model, vendor, None, "", match.start())
 
+
+def _endpoints(text: str, endpoints: tuple[Endpoint, ...], add: _Adder) -> None:
     for match in _URL.finditer(text) if "://" in text else ():
         endpoint = _endpoint(match.group(0), endpoints)
         if endpoint is not None:
             value, kind = endpoint
             add(ENDPOINT, value, kind, "gateway" if kind in GATEWAYS else "direct", "", match.start())
 
-    names_credentials = False
+
+def _credentials(text: str, add: _Adder) -> bool:
+    """AI credential variable names, and other secrets' names (counted apart); True if any AI one."""
+    named = False
     for start, variable in _secret_names(text):
         credential = credential_named(variable)
         if credential is not None:
-            names_credentials = True
+            named = True
             route = "gateway" if credential.is_gateway else "direct"
             add(CREDENTIAL, variable, credential.vendor, route, credential.kind, start)
         else:
             add(OTHER_SECRET, variable, None, None, "", start)
+    return named
 
-    keys_at: set[int] = set()
-    for match in _ASSIGNMENT.finditer(text) if names_credentials else ():
+
+def _named_keys(text: str, add: _Adder) -> set[int]:
+    """Literal values assigned to AI credential names (`MISTRAL_API_KEY=...`), keys of any shape;
+    returns where each starts."""
+    starts: set[int] = set()
+    for match in _ASSIGNMENT.finditer(text):
         credential = credential_named(match.group(1))
         secret = match.group(3)
         if credential is None or _placeholder(secret) or secret.startswith(("process.env", "os.environ")):
             continue
-        keys_at.add(match.start(3))
         fp, kind = _key(secret, credential.kind)
         vendor = kind.split("-")[0]
         add(LITERAL_KEY, fp, vendor, _key_route(vendor), kind, match.start(3))
-    for match in _KEY_SHAPE.finditer(text) if any(mark in text for mark in _KEY_MARKS) else ():
+        starts.add(match.start(3))
+    return starts
+
+
+def _shaped_keys(text: str, named_at: set[int], add: _Adder) -> None:
+    """Literal keys recognised by their shape (`sk-ant-...`, `vck_...`), unless found by name."""
+    if not any(mark in text for mark in _KEY_MARKS):
+        return
+    for match in _KEY_SHAPE.finditer(text):
         secret = match.group(1)
-        if match.start(1) in keys_at or _placeholder(secret):
+        if match.start(1) in named_at or _placeholder(secret):
             continue
         if secret.startswith("AIza") and not _GOOGLE_CONTEXT.search(_line_text(text, match.start())):
             add(OTHER_SECRET, "Google API key (not near a Gemini name)", None, None, "", match.start())
             continue
-        fp, kind = _key(secret, "bearer-token")
+        fp, kind = _key(secret, "openai-key" if secret.startswith("sk-") else "bearer-token")
         vendor = kind.split("-")[0]
         add(LITERAL_KEY, fp, vendor, _key_route(vendor), kind, match.start())
 
-    for match in _WORKFLOW_TAGS.finditer(text) if "orkflow" in text or "WORKFLOW" in text else ():
-        add(WORKFLOW, match.group(2), None, None, "", match.start())
 
-    if name.startswith(".env"):
-        held = sorted({f.detail for f in found if f.kind == LITERAL_KEY})
-        if held:
-            provider = any(f.route == "direct" for f in found if f.kind == LITERAL_KEY)
-            route = "direct" if provider else "gateway"
-            what = "still storing provider API keys" if provider else "storing gateway keys"
-            found.append(Finding(ENV_FILE, path, None, route, f"{what}: {', '.join(held)}", path, 1))
-    return found
+def _env_file_flag(found: list[Finding], path: str) -> list[Finding]:
+    """An `.env*` file holding literal keys: flagged, and said whether provider keys are among them."""
+    held = sorted({f.detail for f in found if f.kind == LITERAL_KEY})
+    if not held:
+        return []
+    provider = any(f.route == "direct" for f in found if f.kind == LITERAL_KEY)
+    what = "still storing provider API keys" if provider else "storing gateway keys"
+    return [
+        Finding(
+            ENV_FILE, path, None, "direct" if provider else "gateway", f"{what}: {', '.join(held)}", path, 1
+        )
+    ]
 
 
 def with_place(findings: list[Finding], category: str, unit: str) -> list[Finding]:
