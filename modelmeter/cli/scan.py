@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -15,7 +16,7 @@ import typer
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from modelmeter.scan import ScanResult
+    from modelmeter.scan import Finding, ScanResult
 
 EXIT_BAD_INPUT = 2
 EXIT_LITERAL_KEYS = 3
@@ -41,8 +42,9 @@ Examples:
 
   modelmeter scan . --db .modelmeter/modelmeter.duckdb   (then: modelmeter report inventory)
 
-Exit codes: 0; 2 bad input (no such path, unusable database); 3 literal keys found in the tree or,
-with --git-history, in its history (so CI can fail on committed secrets).
+Exit codes: 0; 2 bad input (no such path, unusable database); 3 literal keys found in application
+code (.env files included) or, with --git-history, in its history (so CI can fail on committed
+secrets). Keys in tests, docs and fixtures are counted, and listed by --format json.
 """
 
 
@@ -82,7 +84,7 @@ def register(app: typer.Typer) -> None:
             from rich.console import Console
 
             _print(result, Console())
-        if result.literal_keys:
+        if _keys_that_count(result)[0]:
             raise typer.Exit(EXIT_LITERAL_KEYS)
 
 
@@ -147,8 +149,6 @@ def _as_json(result: ScanResult) -> dict:
 
 
 def _print(result: ScanResult, console: Console) -> None:
-    from collections import Counter
-
     from rich.table import Table
 
     verdicts = Counter(unit.verdict for unit in result.units)
@@ -181,17 +181,34 @@ def _print(result: ScanResult, console: Console) -> None:
             if value:
                 grid.add_row(name, value)
         console.print(grid)
-    keys = result.literal_keys
+    keys, elsewhere = _keys_that_count(result)
     if keys:
         table = Table(title="\nLiteral keys (masked): move these out of the code", title_justify="left")
-        for column in ("fingerprint", "kind", "where", "category"):
+        for column in ("fingerprint", "kind", "where"):
             table.add_column(column, overflow="fold")
-        for key in keys:
-            where = f"{key.path} (commit {key.commit})" if key.commit else _place(key.path, key.line)
-            table.add_row(key.value, key.detail, where, key.category)
+        for key in sorted({(k.value, k.detail, _where(k)) for k in keys}, key=lambda row: row[2]):
+            table.add_row(*key)
         console.print(table)
+    if elsewhere:
+        by_category = Counter(k.category for k in elsewhere)
+        counted = ", ".join(f"{n} in {c}" for c, n in sorted(by_category.items()))
+        console.print(f"\nLiteral keys outside application code: {counted} (listed by --format json).")
     console.print()
     _print_counts(result, console)
+
+
+def _keys_that_count(result: ScanResult) -> tuple[list[Finding], list[Finding]]:
+    """Literal keys in application code (.env files included) or git history, and the others."""
+    from modelmeter.scan import HISTORY
+    from modelmeter.scan.files import APP
+
+    keys = result.literal_keys
+    counts = [k for k in keys if k.category in (APP, HISTORY)]
+    return counts, [k for k in keys if k.category not in (APP, HISTORY)]
+
+
+def _where(key: Finding) -> str:
+    return f"{key.path} (commit {key.commit})" if key.commit else _place(key.path, key.line)
 
 
 def _with_places(result: ScanResult, unit: str, kind: str, values: list[str]) -> str:

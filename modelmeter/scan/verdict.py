@@ -86,7 +86,7 @@ def summarise(unit: Unit, findings: list[Finding]) -> UnitSummary:
         endpoints=_distinct(app, ENDPOINT),
         credentials=_distinct(app, CREDENTIAL),
         literal_keys=len({f.value for f in findings if f.kind == LITERAL_KEY}),
-        env_files=_distinct(findings, ENV_FILE),
+        env_files=_distinct(app, ENV_FILE),
         other_secrets=len({f.value for f in findings if f.kind == OTHER_SECRET}),
         outside_app=dict(sorted(outside.items())),
     )
