@@ -173,7 +173,7 @@ def _print(result: ScanResult, console: Console) -> None:
             ".env files": "; ".join(
                 f"{f.path}: {f.detail}"
                 for f in result.findings
-                if f.kind == "env_file" and f.unit == unit.path
+                if f.kind == "env_file" and f.unit == unit.path and f.path in unit.env_files
             ),
             "outside app": ", ".join(f"{n} in {c}" for c, n in unit.outside_app.items()),
         }
