@@ -141,3 +141,16 @@ def test_git_history_outside_a_repository_says_why_in_one_line(tmp_path: Path) -
     result = _scan(str(tmp_path), "--git-history")
     assert result.returncode == 0
     assert "Git history not read: " in result.stdout and "Traceback" not in result.stdout + result.stderr
+
+
+def test_keys_only_in_tests_are_counted_not_failed(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text("import openai\n")
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_app.py").write_text(f"KEY = '{FAKE_KEY}'\n")
+    result = _scan(str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "Literal keys outside application code: 1 in test (listed by --format json)." in result.stdout
+    listed = json.loads(_scan(str(tmp_path), "--format", "json").stdout)["findings"]
+    assert [(f["kind"], f["category"]) for f in listed if f["kind"] == "literal_key"] == [
+        ("literal_key", "test")
+    ]
