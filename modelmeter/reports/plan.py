@@ -34,31 +34,32 @@ NEW_AUTH = "AI_GATEWAY_API_KEY or VERCEL_OIDC_TOKEN"  # a gateway key (vck_...),
 # Operations that generate text: a fallback for one may serve another
 _TEXT_OPERATIONS = frozenset({"chat", "responses", "generate_content", "messages", "text_completion"})
 _GATEWAY_OPERATIONS = _TEXT_OPERATIONS | {"embeddings"}
+# Most telling first: a narrow terminal shows the leading columns
 _PLAN_COLUMNS = [
     "order",
     "workflow",
-    "tier",
-    "calls",
-    "model",
     "gateway_model",
     "fallback_model",
-    "calls_with_usage",
-    "list_cost_today_usd",
     "cost_change_usd",
+    "list_cost_today_usd",
     "fallback_list_cost_usd",
+    "model",
+    "tier",
+    "calls",
+    "calls_with_usage",
 ]
 _CHANGE_COLUMNS = [
     "order",
     "workflow",
+    "new_base_url",
+    "key_kind",
+    "sdk",
+    "sdk_change",
+    "new_auth",
+    "base_url",
     "model",
     "provider",
     "operation",
-    "sdk",
-    "base_url",
-    "key_kind",
-    "new_base_url",
-    "sdk_change",
-    "new_auth",
     "check",
     "in_code",
 ]
