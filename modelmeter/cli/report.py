@@ -8,13 +8,13 @@ from pathlib import Path
 
 import typer
 
-REPORT_KINDS = ("inventory", "cost", "latency", "failover", "compare", "tiers", "weekly")
+REPORT_KINDS = ("inventory", "cost", "latency", "failover", "compare", "tiers", "weekly", "plan")
 FORMATS = ("table", "html", "md", "csv", "json", "parquet")
 EXIT_DATA_ERROR = 3
 
 _REPORT_HELP = """Build a report from the calls database.
 
-KIND: inventory, cost, latency, failover, compare, tiers or weekly.
+KIND: inventory, cost, latency, failover, compare, tiers, weekly or plan (the gateway migration plan).
 
 Every headline states its definition and how many calls it rests on.
 
@@ -80,7 +80,7 @@ def register(app: typer.Typer) -> None:
         a: str | None = typer.Option(None, "--a", help="compare: arm A's value (default direct for route)."),
         b: str | None = typer.Option(None, "--b", help="compare: arm B's value (default gateway for route)."),
         policy: Path | None = typer.Option(
-            None, help="tiers: policy TOML (default $MODELMETER_HOME/tiers.toml)."
+            None, help="tiers, plan: policy TOML (default $MODELMETER_HOME/tiers.toml)."
         ),
         fmt: str = typer.Option("table", "--format", "-f", help=f"One of: {', '.join(FORMATS)}."),
         output: Path | None = typer.Option(

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import duckdb
 
-from modelmeter.reports import compare, cost, failover, inventory, latency, tiers, weekly
+from modelmeter.reports import compare, cost, failover, inventory, latency, plan, tiers, weekly
 from modelmeter.reports.model import Chart, Headline, Report, Table
 from modelmeter.reports.params import ReportParams
 from modelmeter.reports.source import ReportDataError, default_db_path, open_db
@@ -26,6 +26,7 @@ REPORTS: dict[str, Builder] = {
     "compare": compare.build,
     "tiers": tiers.build,
     "weekly": weekly.build,
+    "plan": plan.build,
 }
 
 
