@@ -28,7 +28,7 @@ from modelmeter.instrument.naming import canonical
 from modelmeter.instrument.providers import Facts, WireFamily
 from modelmeter.instrument.providers.gateway_extras import read_litellm_headers
 from modelmeter.instrument.request import HeaderItems, RequestFacts, lowered
-from modelmeter.instrument.routes import SEMCONV_PROVIDER, VENDOR_PLATFORM, gateway_from_headers
+from modelmeter.instrument.routes import SEMCONV_PROVIDER, VENDOR_PLATFORM, gateway_from_headers, route_of
 from modelmeter.instrument.spool_span import SpoolSpan
 from modelmeter.instrument.streams import JsonCollector, SSEFramer, decoder_for, split_spaced
 
@@ -329,11 +329,15 @@ class CallObservation:
         kind = route.kind
         headers = self.response_headers
         status = self.http_status
-        # a host known as a vendor's is direct; any other may be a gateway that names itself in headers
-        gateway = route.gateway or (None if kind in VENDOR_PLATFORM else gateway_from_headers(headers))
+        # a host known as a vendor's is direct; any other may be a gateway that names itself in
+        # headers or by its own credential (routes.route_of)
+        from_headers = None if kind is not None else gateway_from_headers(headers)
+        gateway, route_note = route_of(kind, from_headers, a.get(sc.MM_AUTH_KIND))
         if gateway:
             a[sc.MM_ROUTE] = "gateway"
             a[sc.MM_GATEWAY] = gateway
+        if route_note:
+            a[sc.MM_ROUTE_NOTE] = route_note
 
         # model naming: the model that answered, else the one asked for
         model = facts.response_model or self.request.model
@@ -400,6 +404,8 @@ class CallObservation:
             a[sc.MM_REPORTED_COST_USD] = _money(facts.reported_cost)
             source = facts.reported_cost_source or "reported"
             a[sc.MM_REPORTED_COST_SOURCE] = f"{gateway}.{source}" if gateway else source
+        if facts.extras:
+            a.update(facts.extras)
         if facts.gateway_attempts:
             a[sc.MM_GATEWAY_ATTEMPTS] = orjson.dumps(facts.gateway_attempts).decode()
             first = facts.gateway_attempts[0].get("provider")
@@ -424,6 +430,12 @@ class CallObservation:
         a[sc.MM_COST_USD] = _money(cost)
         a[sc.MM_COST_SOURCE] = "genai-prices"
         a[sc.GEN_AI_USAGE_COST] = float(cost)
+        if facts.fees:
+            a[sc.MM_COST_EXCLUDES] = ",".join(sorted(facts.fees))
+        if facts.compaction:
+            share = pricing.estimate(vendor, platform, model, facts.compaction, self.start_ns)
+            if share is not None:
+                a[sc.MM_COMPACTION_COST_USD] = _money(share)
 
 
 # --- helpers ----------------------------------------------------------------------------------

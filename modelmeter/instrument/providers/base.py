@@ -38,6 +38,13 @@ class Facts:
     served_by: str | None = None
     service_tier: str | None = None
     gateway_attempts: list[Any] | None = None
+    # span attributes a family adds as they are (per-step usage, gateway ids, BYOK, tool-use counts)
+    extras: dict[str, Any] | None = None
+    # per-request fees by genai-prices usage key (`web_searches`) or by the vendor's own name when
+    # genai-prices has none (then the estimate says it leaves them out)
+    fees: dict[str, int] | None = None
+    # the compaction steps' usage (input inclusive, cache read, cache write, output), priced apart
+    compaction: tuple[int, int, int, int] | None = None
     output_parts: list[str] | None = None  # only when content capture is on
     pending: list[bytes | None] | None = None  # events a family decodes at the end
 
@@ -77,6 +84,14 @@ class Facts:
         self.reported_cost = cost
         self.reported_cost_source = source
 
+    def extra(self, name: str, value: Any) -> None:
+        """Keep one more span attribute (None is not kept)."""
+        if value is None:
+            return
+        if self.extras is None:
+            self.extras = {}
+        self.extras[name] = value
+
     def capture(self, text: Any) -> None:
         if self.output_parts is not None and isinstance(text, str) and text:
             self.output_parts.append(text)
@@ -86,12 +101,11 @@ class WireFamily:
     """One wire family: how to recognise its requests and read its responses.
 
     Subclasses override what differs. `NAME` goes to `modelmeter.wire_family`; `OPERATION` is the
-    default `gen_ai.operation.name`; `TERMINAL_EVENTS` are SSE event names that end a stream.
+    default `gen_ai.operation.name`. A stream's end is the family's to see (`Facts.terminal`).
     """
 
     NAME = "unknown"
     OPERATION = "chat"
-    TERMINAL_EVENTS: frozenset[str] = frozenset()
     ENDS_AT_EOF = False  # no terminal marker on the wire: a stream that reaches EOF is complete
     # After the first output event, complete events before the first occurrence of any SKIM probe
     # are skipped unread; None: every event is read. Probes must find every event still needed.
