@@ -131,8 +131,8 @@ def _read_extras(usage: dict[str, Any], facts: Facts) -> None:
         facts.reasoning_tokens = 0
     tools = usage.get("server_tool_use")
     if isinstance(tools, dict):
-        for name, value in tools.items():
-            count = as_int(value)
+        for key, value in tools.items():
+            name, count = str(key), as_int(value)
             if count is None:
                 continue
             facts.extra(sc.MM_SERVER_TOOL_PREFIX + name, count)
@@ -169,10 +169,11 @@ def _sum_steps(steps: list[Any], facts: Facts) -> None:
     facts.extra(sc.MM_USAGE_STEPS, orjson.dumps(kept).decode())
     compactions = [k for k in kept if k["type"] == "compaction"]
     if compactions:
-        facts.compaction = tuple(  # type: ignore[assignment]
+        read, write, output = (
             sum(k[key] for k in compactions)
-            for key in ("input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens")
+            for key in ("cache_read_tokens", "cache_write_tokens", "output_tokens")
         )
+        facts.compaction = (sum(k["input_tokens"] for k in compactions), read, write, output)
         facts.extra(sc.MM_COMPACTION_INPUT_TOKENS, facts.compaction[0])
         facts.extra(sc.MM_COMPACTION_OUTPUT_TOKENS, facts.compaction[3])
 
