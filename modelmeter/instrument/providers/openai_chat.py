@@ -148,6 +148,7 @@ def read_usage(usage: dict[str, Any], facts: Facts) -> None:
     cached = prompt_details.get("cached_tokens")
     if cached is None:
         cached = usage.get("prompt_cache_hit_tokens")  # DeepSeek
+    facts.service_tier = facts.service_tier or as_str(usage.get("service_tier"))  # Mistral
     facts.set_usage(
         usage.get("prompt_tokens"),
         usage.get("completion_tokens", 0),

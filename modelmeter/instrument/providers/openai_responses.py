@@ -1,8 +1,8 @@
 """OpenAI Responses API (`POST /v1/responses`): named SSE events, usage on the final response.
 
-Usage: `input_tokens` includes cached, `output_tokens` includes reasoning. The finish reason is the
-response `status` as sent (completed | incomplete | failed), like every family keeps its vendor's
-own word; `failed` also sets the error. Streams end with
+Usage: `input_tokens` includes cached reads and writes, `output_tokens` includes reasoning. The
+finish reason is the response `status` as sent (completed | incomplete | failed), like every family
+keeps its vendor's own word; `failed` also sets the error. Streams end with
 `response.completed|incomplete|failed` or a bare `error` event; there is no `[DONE]`. Through the
 Vercel AI Gateway the final response carries `provider_metadata.gateway` (cost, routing, generation
 id), in the JSON body and in `response.completed` alike.
@@ -80,6 +80,7 @@ def read_response(response: dict[str, Any], facts: Facts, *, final: bool = True)
             usage.get("input_tokens"),
             usage.get("output_tokens"),
             cache_read=dig(usage, "input_tokens_details", "cached_tokens"),
+            cache_write=dig(usage, "input_tokens_details", "cache_write_tokens"),
             reasoning=dig(usage, "output_tokens_details", "reasoning_tokens"),
         )
     if not final:
