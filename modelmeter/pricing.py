@@ -368,6 +368,23 @@ def estimate(key: PriceKey, usage: CallUsage, start_ns: int) -> Decimal | None:
     return None
 
 
+def request_fees(key: PriceKey, fees: Mapping[str, int], start_ns: int) -> tuple[Decimal, tuple[str, ...]]:
+    """USD for a call's per-request fees (genai-prices usage keys: `web_searches`, `code_executions`,
+    ...) and the fees nothing prices (a name genai-prices lacks, or a model without that price)."""
+    from genai_prices import Usage
+    from genai_prices.data_units import unit_data
+
+    source = price_source(key, datetime.fromtimestamp(start_ns / 1e9, tz=UTC))
+    total, unpriced = Decimal(0), []
+    for name, count in sorted(fees.items()):
+        unit = unit_data.get(name)
+        if source is None or unit is None or getattr(source.model_price, unit["price_key"], None) is None:
+            unpriced.append(name)
+            continue
+        total += source.model_price.calc_price(Usage(**{name: count}))["total_price"] * source.multiplier
+    return total, tuple(unpriced)
+
+
 @lru_cache(maxsize=512)
 def list_rates(model: str, at: datetime) -> Rates | None:
     """Base-tier rates of a canonical `provider/name` model at `at`, or None when nothing prices it.

@@ -89,6 +89,7 @@ MM_COMPACTION_OUTPUT_TOKENS = "modelmeter.usage.compaction.output_tokens"
 MM_COMPACTION_COST_USD = "modelmeter.usage.compaction.cost_usd"  # their share of cost_usd
 MM_TOOL_USE_PROMPT_TOKENS = "modelmeter.usage.tool_use_prompt_tokens"  # Gemini; part of input_tokens
 MM_SERVER_TOOL_PREFIX = "modelmeter.usage.server_tool."  # + the vendor's count name: web_search_requests
+MM_COST_FEES_USD = "modelmeter.cost.fees_usd"  # the per-request fees inside cost_usd (web search, ...)
 MM_COST_EXCLUDES = "modelmeter.cost.excludes"  # per-request fees the estimate leaves out (comma list)
 MM_GATEWAY_GENERATION_ID = "modelmeter.gateway.generation_id"  # the gateway's id for a later lookup
 MM_GATEWAY_BYOK = "modelmeter.gateway.byok"  # true: the gateway used the team's own provider key

@@ -427,11 +427,16 @@ class CallObservation:
         if cost is None:
             a[sc.MM_COST_SOURCE] = "unpriced"
             return
+        if facts.fees:
+            fees, unpriced = pricing.request_fees(vendor, platform, model, facts.fees, self.start_ns)
+            if fees:
+                cost += fees
+                a[sc.MM_COST_FEES_USD] = _money(fees)
+            if unpriced:
+                a[sc.MM_COST_EXCLUDES] = ",".join(unpriced)
         a[sc.MM_COST_USD] = _money(cost)
         a[sc.MM_COST_SOURCE] = "genai-prices"
         a[sc.GEN_AI_USAGE_COST] = float(cost)
-        if facts.fees:
-            a[sc.MM_COST_EXCLUDES] = ",".join(sorted(facts.fees))
         if facts.compaction:
             share = pricing.estimate(vendor, platform, model, facts.compaction, self.start_ns)
             if share is not None:

@@ -8,18 +8,24 @@ usage, the compaction step's share is an attribute of its own, and fees we canno
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
 from typing import Any
 
 import anthropic
+import orjson
 import pytest
 from genai_prices import Usage, calc_price
 from google import genai
 from google.genai import types as genai_types
+from support.ingest import rows
 from support.recorder import Recorder
 
+import modelmeter
 from modelmeter import semconv as sc
+from modelmeter.ingest.pipeline import ingest_paths
 from modelmeter.mock import MockProviders, MockUsage
+from modelmeter.pricing import STORED_COST
 
 MODEL = "claude-sonnet-4-5"
 MESSAGES: Any = [{"role": "user", "content": "Summarise last week's AI spend by team and model."}]
@@ -175,3 +181,38 @@ def test_gemini_tool_use_prompt_counts_as_input(
     assert attrs[sc.MM_TOOL_USE_PROMPT_TOKENS] == metadata.tool_use_prompt_token_count
     assert attrs[sc.MM_INPUT_TOKENS] == metadata.prompt_token_count + metadata.tool_use_prompt_token_count
     assert tokens_of(attrs) == mock.calls[-1].usage
+
+
+def test_ingest_stores_the_cost_with_its_request_fees_and_the_compaction_share(
+    mock: MockProviders, fake_keys: dict[str, str], tmp_path: Path
+) -> None:
+    """The spool record says the fees apart; ingest's own estimate keeps them in `cost_usd`."""
+    spool = tmp_path / "spool"
+    modelmeter.instrument(spool=str(spool), endpoints=mock.endpoints)
+    try:
+        anthropic_client(mock, fake_keys).beta.messages.create(
+            model=MODEL,
+            max_tokens=256,
+            messages=MESSAGES,
+            betas=["compact-2026-01-12"],
+            context_management={"edits": [{"type": "compact_20260112"}]},
+            tools=[{"type": "web_search_20250305", "name": "web_search", "max_uses": 2}],
+        )
+        assert modelmeter.flush()
+    finally:
+        modelmeter.uninstrument()
+    (record,) = [
+        orjson.loads(line) for path in spool.glob("*.ndjson") for line in path.read_bytes().splitlines()
+    ]
+    fees = Decimal(record["attributes"][sc.MM_COST_FEES_USD])
+    assert fees == Decimal("0.01")  # one search at $10 per 1,000
+    db = tmp_path / "calls.duckdb"
+    ingest_paths([spool], db, prices_path=tmp_path / "no-overrides.toml")
+    ((stored, tokens, compaction),) = rows(
+        db,
+        "SELECT cost_usd, input_tokens, json_extract_string(attributes, "
+        f"'$.\"{sc.MM_COMPACTION_INPUT_TOKENS}\"') FROM calls",
+    )
+    assert stored == Decimal(record["cost_usd"]).quantize(STORED_COST, ROUND_HALF_UP) > fees
+    assert tokens == mock.calls[-1].usage.input_tokens  # type: ignore[union-attr]
+    assert int(compaction) == mock.calls[-1].wire_usage["iterations"][0]["input_tokens"]  # type: ignore[index]

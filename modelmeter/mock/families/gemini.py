@@ -73,7 +73,14 @@ def gemini_usage(ask: Ask, output: int) -> tuple[MockUsage, dict[str, Any]]:
     return usage, wire
 
 
-_BUILT_IN_TOOLS = ("googleSearch", "google_search", "urlContext", "url_context", "codeExecution", "code_execution")
+_BUILT_IN_TOOLS = (
+    "googleSearch",
+    "google_search",
+    "urlContext",
+    "url_context",
+    "codeExecution",
+    "code_execution",
+)
 
 
 def _tool_use_prompt_tokens(body: dict[str, Any]) -> int:
