@@ -1,4 +1,5 @@
-"""The spool: our spans as flat records (modelmeter/record.py), one JSON line each, in plain files.
+"""The spool: one flat record (modelmeter/record.py) per observed call, one JSON line each, in
+plain files.
 
 File rules (ingest depends on them):
 - one writer per process; a file is append-only and named
@@ -7,11 +8,14 @@ File rules (ingest depends on them):
 - it is closed (flushed, fsynced, renamed to `.ndjson` without `.open`, directory fsynced) when it
   reaches `rotate_bytes` (default 16 MiB), when it is `rotate_seconds` old (default 60 s, checked
   on each write and by a timer), and on `flush()`, shutdown and process exit;
-- ingest reads only closed `*.ndjson` files; a leftover `.open` file is from a process that died.
-Only spans of our own instrumentation scope are written (the anthropic SDK's span around ours is
-left out: see the package docstring). Records are made and written on the spool processor's own
-thread (`SpoolProcessor`). A spool that cannot be written (full disk, no permission) drops spans
-with one warning, never an error.
+- ingest reads closed `*.ndjson` files; a leftover `.open` file is from a process that died.
+
+Records are made and written on the spool's own thread (`Spool`), never the app's: an ended call
+waits there at most WRITE_DELAY_S before its record is written to the OS (so a process that ends
+without warning loses at most that window), and calls that end meanwhile go out in the same write.
+A spool that cannot be written (full disk, no permission) drops records with one warning, never an
+error; what it drops is counted by reason and the counts are written as `kind: dropped` lines once
+it can write again.
 """
 
 from __future__ import annotations
@@ -25,24 +29,22 @@ import socket
 import threading
 import time
 import weakref
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 import orjson
-from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
 
 from modelmeter import semconv
-from modelmeter.instrument.spool_span import Completion, SpoolSpan
+from modelmeter.instrument import clock
 
 log = logging.getLogger("modelmeter")
 
 DEFAULT_ROTATE_BYTES = 16 << 20
 DEFAULT_ROTATE_SECONDS = 60.0
-MAX_QUEUED = 8192  # ended spans waiting to be written; more are dropped
-WAKE_AT = 512  # the writer thread wakes early when this many spans wait
-WRITE_INTERVAL_S = 1.0  # ... and otherwise writes what waits this often
+MAX_QUEUED = 8192  # ended calls waiting to be written; more are dropped (counted)
+WRITE_DELAY_S = 0.1  # the longest an ended call waits before its record is written to the OS
 
 
 # one sequence per process, shared by every writer: a process never reuses a file name
@@ -51,55 +53,32 @@ _file_numbers = itertools.count(1)
 _KEY_OF: dict[str, str] = {**semconv.COLUMN_OF, **dict.fromkeys(semconv.REPEATS_OF_COLUMNS, "")}
 _key_of: Callable[[str], str | None] = _KEY_OF.get
 
-
-# What the spool keeps of an ended span until its thread writes it: plain values and the span's
-# own attribute dict (name, trace id, span id, parent span id, start, end, attributes, resource,
-# and what gives the rest of a `SpoolSpan`'s attributes on the spool's thread, or None).
-Ended = tuple[str, int, int, int | None, int | None, int | None, Mapping[str, Any], Any, Completion | None]
+# (name, trace id, span id, parent span id, start ns, end ns, attributes) of one call
+RecordValues = tuple[str, int, int, int | None, int, int, Mapping[str, Any]]
 
 
-def ended(span: ReadableSpan) -> Ended:
-    """The few values of a span its record needs (cheap: runs on the app's thread as a span ends)."""
-    parent = span.parent
-    if type(span) is SpoolSpan:
-        attributes: Mapping[str, Any] = span.attributes
-        complete = span.complete
-        trace_id, span_id = span.trace_id, span.span_id
-    else:
-        attributes, complete = _plain_attributes(span), None
-        context = span.context
-        trace_id, span_id = (context.trace_id, context.span_id) if context else (0, 0)
-    return (
-        span.name,
-        trace_id,
-        span_id,
-        parent.span_id if parent else None,
-        span.start_time,
-        span.end_time,
-        attributes,
-        span.resource,
-        complete,
-    )
+class Recordable(Protocol):
+    """An ended call (`call.CallObservation`)."""
+
+    def record_values(self) -> RecordValues:
+        """What its record is made of; asked on the spool's thread."""
+        ...
 
 
-def record_of(span: Ended) -> dict[str, Any]:
+def record_of(values: RecordValues, service: str | None, environment: str | None) -> dict[str, Any]:
     """A flat record of the keys that have a value: mapped attributes become columns, the rest
     `attributes` (record.py: a missing key is null, and convention copies of a column are left out).
 
     Written for speed (tuples stay tuples: orjson writes them as arrays)."""
-    name, trace_id, span_id, parent_span_id, start_ns, end_ns, attributes, resource, complete = span
-    if complete is not None:
-        name, rest = complete.complete()
-        attributes = {**attributes, **rest}
-    service, environment = _resource_fields(resource)
+    name, trace_id, span_id, parent_span_id, start_ns, end_ns, attributes = values
     record: dict[Any, Any] = {
         "name": name,
         "start_ns": start_ns,
         "end_ns": end_ns,
         "source": semconv.INSTRUMENTATION_SCOPE,
+        "trace_id": f"{trace_id:032x}",
+        "span_id": f"{span_id:016x}",
     }
-    if trace_id and span_id:
-        record["trace_id"], record["span_id"] = f"{trace_id:032x}", f"{span_id:016x}"
     if parent_span_id is not None:
         record["parent_span_id"] = f"{parent_span_id:016x}"
     if service is not None:
@@ -114,35 +93,6 @@ def record_of(span: Ended) -> dict[str, Any]:
         unmapped = map(operator.not_, map(_KEY_OF.__contains__, attributes))
         record["attributes"] = dict(itertools.compress(attributes.items(), unmapped))
     return record
-
-
-_resource_seen: tuple[Any, tuple[Any, Any]] = (None, (None, None))  # last resource, its fields
-
-
-def _resource_fields(resource: Any) -> tuple[Any, Any]:
-    """(service, environment) of a resource, remembered for the last one seen (a provider keeps one
-    resource for its life; reading the SDK's attribute mapping costs two lookups that raise)."""
-    global _resource_seen
-    seen, fields = _resource_seen
-    if resource is seen:
-        return fields
-    attributes = dict(resource.attributes) if resource is not None else {}
-    fields = (
-        attributes.get(semconv.SERVICE_NAME),
-        attributes.get(semconv.DEPLOYMENT_ENVIRONMENT_NAME) or attributes.get(semconv.DEPLOYMENT_ENVIRONMENT),
-    )
-    _resource_seen = (resource, fields)
-    return fields
-
-
-def _plain_attributes(span: ReadableSpan) -> Mapping[str, Any]:
-    """The span's attributes as a plain dict when the SDK keeps one (its mapping wrapper reads each
-    value through Python-level methods, which costs more than the rest of the record)."""
-    attributes: Any = getattr(span, "_attributes", None)
-    data = getattr(attributes, "_dict", None)
-    if isinstance(data, dict):
-        return data
-    return span.attributes or {}
 
 
 class SpoolWriter:
@@ -198,10 +148,14 @@ class SpoolWriter:
                 self._drop_locked(exc)
 
     def forget_file(self) -> None:
-        """After fork, in the child: drop the parent's file without closing or renaming it (the
-        parent does that); the child's next write opens a file with its own pid."""
+        """After fork, in the child: close our copy of the parent's file without renaming it (the
+        parent does that; its buffer is empty, see `Spool._before_fork`); the child's next write
+        opens a file with its own pid."""
         self._lock = threading.Lock()
-        self._file = self._path = None  # its buffer is empty (flushed per write); GC closes our fd copy
+        if self._file is not None:
+            with contextlib.suppress(OSError):
+                self._file.close()
+        self._file = self._path = None
         self._timer = None
 
     def _open_locked(self) -> None:
@@ -266,113 +220,168 @@ def _fsync_directory(directory: Path) -> None:
         os.close(fd)
 
 
-class SpoolProcessor(SpanProcessor):
-    """Our spans (scope `modelmeter`) to the spool: a thread of ours turns ended spans into record
-    lines and appends them to the current file, so the app never waits on disk or serialisation.
+class Spool:
+    """Ended calls to the spool: `submit` (on the app's thread) only appends to a bounded queue; a
+    thread of ours wakes when the queue stops being empty, waits WRITE_DELAY_S for more, then makes
+    the records and appends them to the current file. The app never waits on disk or serialisation.
 
-    Why not the SDK's BatchSpanProcessor with an exporter: its queue keeps every ended span object
-    (a dozen garbage-collected containers each) alive for seconds, so they get promoted into the
-    collector's old generations and the app pays for full collections it would otherwise never
-    run (measured with the openai SDK: tens of µs per call, amortised). Of an SDK span we keep only
-    `ended(span)`: plain values plus the span's attribute dict, two tracked objects. A `SpoolSpan`
-    is kept as it is, with the call it completes (six tracked objects in all, counted by a test),
-    and read on our thread. The queue is bounded: past MAX_QUEUED spans are dropped (one warning).
-    """
+    Past `max_queued` waiting calls, more are dropped and counted; so are calls whose record cannot
+    be serialised or written. A forked child gets a spool of its own (`_after_fork_in_child`)."""
 
     def __init__(
         self,
         writer: SpoolWriter,
+        service: str | None = None,
+        environment: str | None = None,
         *,
         max_queued: int = MAX_QUEUED,
-        wake_at: int = WAKE_AT,
-        interval_s: float = WRITE_INTERVAL_S,
+        delay_s: float = WRITE_DELAY_S,
     ) -> None:
         self.writer = writer
+        self.service = service
+        self.environment = environment
         self._max_queued = max_queued
-        self._wake_at = wake_at
-        self._interval_s = interval_s
-        self._queue: deque[Ended | SpoolSpan] = deque()  # a SpoolSpan is light enough to keep
+        self._delay_s = delay_s
+        self._stopped = False
+        self._halt = threading.Event()  # set at shutdown: no more waiting
+        self._start()
+        _spools.add(self)
+
+    def _start(self) -> None:
+        """A fresh queue, counters and thread (at start, and in a forked child)."""
+        self._queue: deque[Recordable] = deque()
         self._wake = threading.Event()
         self._write_lock = threading.Lock()
-        self._stopped = False
         self._warned_full = False
+        self._drop_lock = threading.Lock()
+        self._dropped: Counter[str] = Counter()  # reason -> calls dropped since `_dropped_since`
+        self._dropped_since = 0
+        self._held_for_fork = False
         self._thread: threading.Thread | None = None
-        self._start_thread()
-        _after_fork_in_child.add(self)
+        if not self._stopped:
+            self._thread = threading.Thread(target=self._run, name="modelmeter-spool", daemon=True)
+            self._thread.start()
 
-    def _start_thread(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="modelmeter-spool", daemon=True)
-        self._thread.start()
-
-    def on_end(self, span: ReadableSpan) -> None:
+    def submit(self, call: Recordable) -> None:
+        """An ended call (on the app's thread: an append, and a wake-up when the queue was empty)."""
         if self._stopped:
             return
-        kept: Ended | SpoolSpan = span  # type: ignore[assignment]
-        if type(span) is not SpoolSpan:  # an SDK span: keep only its values (see the class docstring)
-            scope = span.instrumentation_scope
-            if scope is None or scope.name != semconv.INSTRUMENTATION_SCOPE:
-                return
-            kept = ended(span)
         queue = self._queue
         if len(queue) >= self._max_queued:
+            self._drop("queue_full")
             if not self._warned_full:
                 self._warned_full = True
-                log.warning("modelmeter: the spool queue is full (%d spans); spans are dropped", len(queue))
+                log.warning("modelmeter: the spool queue is full (%d calls); calls are dropped", len(queue))
             return
-        queue.append(kept)
-        if len(queue) == self._wake_at:  # once as the queue grows past it: the event stays set
+        queue.append(call)
+        if len(queue) == 1:
             self._wake.set()
+
+    def _drop(self, reason: str, count: int = 1) -> None:
+        with self._drop_lock:
+            if not self._dropped:
+                self._dropped_since = clock.now_ns()
+            self._dropped[reason] += count
 
     def _run(self) -> None:
         while not self._stopped:
-            self._wake.wait(self._interval_s)
+            self._wake.wait()
+            self._halt.wait(self._delay_s)  # what ends meanwhile goes out in the same write
             self._wake.clear()
             self._write_queued()
+            if self._queue:  # some came in while we wrote, after the queue had been non-empty
+                self._wake.set()
 
-    def _write_queued(self) -> None:
-        with self._write_lock:
+    def _write_queued(self, timeout_s: float = -1) -> None:
+        if not self._write_lock.acquire(timeout=timeout_s):
+            return
+        try:
             queue = self._queue
             lines = []
             for _ in range(len(queue)):
-                span = queue.popleft()
+                call = queue.popleft()
                 try:
-                    values = ended(span) if isinstance(span, SpoolSpan) else span  # type: ignore[arg-type]
-                    lines.append(orjson.dumps(record_of(values), option=orjson.OPT_APPEND_NEWLINE))
+                    record = record_of(call.record_values(), self.service, self.environment)
+                    lines.append(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))
                 except (TypeError, ValueError):
-                    log.debug("modelmeter: span could not be serialised", exc_info=True)
-            if lines:
-                self.writer.write(lines)
+                    log.debug("modelmeter: a call's record could not be serialised", exc_info=True)
+                    self._drop("unserialisable")
+            records = len(lines)
+            with self._drop_lock:
+                dropped, since = self._dropped, self._dropped_since
+                self._dropped = Counter()
+            if dropped:
+                lines.extend(_dropped_lines(dropped, since))
+            if lines and not self.writer.write(lines):
+                for reason, count in dropped.items():  # counted again, to be written later
+                    self._drop(reason, count)
+                if records:
+                    self._drop("spool_unwritable", records)
+        finally:
+            self._write_lock.release()
 
-    def force_flush(self, timeout_millis: int = 30000) -> bool:
-        """Write what is queued and close the current file (the next span opens a new one)."""
-        self._write_queued()
+    def flush(self, timeout_s: float = 5.0) -> bool:
+        """Write what is queued and close the current file (the next call opens a new one); False
+        when the spool's thread held the file past `timeout_s`."""
+        if not self._write_lock.acquire(timeout=timeout_s):
+            return False
+        self._write_lock.release()
+        self._write_queued(timeout_s)
         self.writer.close()
         return True
 
     def shutdown(self) -> None:
         self._stopped = True
+        self._halt.set()
         self._wake.set()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=5.0)
-        self.force_flush()
+        self.flush()
 
-    def _reset_after_fork(self) -> None:
-        """In a forked child: the parent's queue, thread and open file are not ours."""
-        self._queue = deque()
-        self._wake = threading.Event()
-        self._write_lock = threading.Lock()
+    def _before_fork(self) -> None:
+        """No write in flight while the process forks, so the child inherits no half-written buffer."""
+        self._held_for_fork = self._write_lock.acquire(timeout=1.0)
+
+    def _after_fork_in_parent(self) -> None:
+        if self._held_for_fork:
+            self._held_for_fork = False
+            self._write_lock.release()
+
+    def _after_fork_in_child(self) -> None:
+        """The parent's queue, thread and open file are not ours: start afresh with our own."""
+        self._held_for_fork = False
         self.writer.forget_file()
-        if not self._stopped:
-            self._start_thread()
+        self._start()
 
 
-# processors to reset in a forked child (threads do not survive fork; files belong to the parent)
-_after_fork_in_child: weakref.WeakSet[SpoolProcessor] = weakref.WeakSet()
+def _dropped_lines(dropped: Counter[str], since_ns: int) -> list[bytes]:
+    """One `kind: dropped` line per reason (ingest counts them; normal records have no `kind`)."""
+    common = {"host": socket.gethostname(), "pid": os.getpid(), "from_ns": since_ns, "to_ns": clock.now_ns()}
+    return [
+        orjson.dumps(
+            {"kind": "dropped", "reason": reason, "count": count, **common}, option=orjson.OPT_APPEND_NEWLINE
+        )
+        for reason, count in sorted(dropped.items())
+    ]
 
 
-def _reset_processors_after_fork() -> None:
-    for processor in list(_after_fork_in_child):
-        processor._reset_after_fork()
+# live spools, for the fork hooks (threads do not survive fork; files belong to the parent)
+_spools: weakref.WeakSet[Spool] = weakref.WeakSet()
 
 
-os.register_at_fork(after_in_child=_reset_processors_after_fork)
+def _each_spool(method: Callable[[Spool], None]) -> Callable[[], None]:
+    def run() -> None:
+        for spool in list(_spools):
+            try:
+                method(spool)
+            except Exception:  # a fork hook must never fail the fork
+                log.debug("modelmeter: spool fork hook failed", exc_info=True)
+
+    return run
+
+
+os.register_at_fork(
+    before=_each_spool(Spool._before_fork),
+    after_in_parent=_each_spool(Spool._after_fork_in_parent),
+    after_in_child=_each_spool(Spool._after_fork_in_child),
+)
