@@ -534,7 +534,7 @@ def test_calls_from_many_threads_each_reach_the_spool_once_and_whole(
     assert len({r["call_id"] for r in records}) == len(records)
 
 
-def test_past_its_bound_the_spool_queue_drops_spans_with_one_warning(
+def test_past_its_bound_the_spool_queue_drops_spans_with_one_warning_and_counts_them_in_the_spool(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     writer = SpoolWriter(tmp_path)
@@ -546,7 +546,11 @@ def test_past_its_bound_the_spool_queue_drops_spans_with_one_warning(
         for _ in range(4):
             tracer.start_span("chat m").end()
     processor.shutdown()
-    assert len(_records(tmp_path)) == 2
+    records = _records(tmp_path)
+    dropped = [r for r in records if r.get("kind") == "dropped"]
+    assert len(records) - len(dropped) == 2
+    assert [(d["reason"], d["count"], d["pid"]) for d in dropped] == [("queue_full", 2, os.getpid())]
+    assert 0 < dropped[0]["from_ns"] <= dropped[0]["to_ns"] <= time.time_ns()
     assert len([r for r in caplog.records if "queue is full" in r.getMessage()]) == 1
 
 

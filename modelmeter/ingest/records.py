@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 import orjson
 
 from modelmeter.ingest.load import STAGING_COLUMNS
+from modelmeter.ingest.normalise import SpanIn, registry
 
 _HEX32 = re.compile(r"[0-9a-f]{32}")
 _HEX16 = re.compile(r"[0-9a-f]{16}")
@@ -38,6 +39,33 @@ def looks_like_records(head: bytes) -> bool:
                 return b'"span_id"' in line and b"resourceSpans" not in line
             return isinstance(first, dict) and "span_id" in first and "resourceSpans" not in first
     return False
+
+
+class Rejected(ValueError):
+    """A span that cannot be stored; the message is the reason (`serve` answers it, `ingest`
+    quarantines it)."""
+
+
+def record_of_span(span: SpanIn) -> dict[str, Any] | None:
+    """The checked record of a decoded OTLP span, None when it is not a GenAI call; raises
+    Rejected. `serve` runs this on every span it accepts, so whatever it acknowledges ingests."""
+    if not 0 < span.start_ns < 2**63 or not 0 <= span.end_ns < 2**63:
+        raise Rejected(f"span {span.name!r}: start or end time out of range")
+    try:
+        record = registry.to_record(span)
+    except Exception as exc:  # a span a mapping cannot read is rejected, never fatal
+        raise Rejected(f"span {span.name!r}: {type(exc).__name__}: {exc}") from exc
+    if record is None:
+        return None
+    reason = problem(record)
+    if reason is None:
+        try:
+            orjson.dumps(record, default=str)
+        except TypeError as exc:  # e.g. an integer past 64 bits among the attributes
+            reason = str(exc)
+    if reason is not None:
+        raise Rejected(f"span {span.name!r}: {reason}")
+    return record
 
 
 def problem(record: Any) -> str | None:
