@@ -44,6 +44,7 @@ class IngestSummary:
     duplicates: int = 0  # spans already stored (or twice in the input)
     ignored: int = 0  # spans that are not GenAI calls
     quarantined: int = 0  # bad lines, records or spans, kept in the `quarantine` table
+    not_recorded: int = 0  # calls the shim counted as dropped (the `dropped` table)
 
     @property
     def exit_code(self) -> int:
@@ -305,6 +306,7 @@ class _Ingestor:
         self.torn = []
         self.summary.duplicates += counts.duplicates
         self.summary.calls_added += counts.calls_added
+        self.summary.not_recorded += counts.dropped
         self.pending = []
         self.staged_spans = 0
         for scratch_file in self.scratch.iterdir():
