@@ -1,26 +1,24 @@
 """The spool: one flat record (modelmeter/record.py) per observed call, one JSON line each, in
 plain files.
 
-File rules (ingest depends on them):
-- one writer per process; a file is append-only and named
-  `spans-<UTC yyyymmddThhmmss>-<hostname>-<pid>-<seq>.ndjson.open` while it is being written (seq has
-  six digits, so a process's files sort in the order they were written);
-- it is closed (flushed, fsynced, renamed to `.ndjson` without `.open`, directory fsynced) when it
-  reaches `rotate_bytes` (default 16 MiB), when it is `rotate_seconds` old (default 60 s, checked
-  on each write and by a timer), and on `flush()`, shutdown and process exit;
-- ingest reads closed `*.ndjson` files; a leftover `.open` file is from a process that died.
+The files follow modelmeter/spoolfile.py (ingest depends on it): one writer per process, named
+`spans-<UTC yyyymmddThhmmss>-<host>-<pid>-<seq>.ndjson.open` while written and locked by their
+writer, records appended whole, sealed (fsync, rename to `.ndjson`, directory fsync) when the file
+reaches `rotate_bytes` (default 16 MiB), when it is `rotate_seconds` old (default 60 s, checked on
+each write and by a timer), and on `flush()`, shutdown and process exit. A file left `.open` by a
+process that died is sealed by `serve` or `ingest` (spoolfile.recover).
 
 Records are made and written on the spool's own thread (`Spool`), never the app's: an ended call
 waits there at most WRITE_DELAY_S before its record is written to the OS (so a process that ends
 without warning loses at most that window), and calls that end meanwhile go out in the same write.
 A spool that cannot be written (full disk, no permission) drops records with one warning, never an
-error; what it drops is counted by reason and the counts are written as `kind: dropped` lines once
-it can write again.
+error, and counts them by reason (so does a full queue, or a record that cannot be serialised); the
+counts reach the spool as `{"kind": "dropped", "reason": ..., "count": ..., "host": ..., "pid": ...,
+"from_ns": ..., "to_ns": ...}` lines once it takes writes again (records have no `kind`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import logging
 import operator
@@ -29,15 +27,15 @@ import socket
 import threading
 import time
 import weakref
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import Any, Protocol
 
 import orjson
 
 from modelmeter import semconv
-from modelmeter.instrument import clock
+from modelmeter.spoolfile import SpoolFile, is_disk_full
 
 log = logging.getLogger("modelmeter")
 
@@ -45,10 +43,12 @@ DEFAULT_ROTATE_BYTES = 16 << 20
 DEFAULT_ROTATE_SECONDS = 60.0
 MAX_QUEUED = 8192  # ended calls waiting to be written; more are dropped (counted)
 WRITE_DELAY_S = 0.1  # the longest an ended call waits before its record is written to the OS
+# why records were dropped (the `reason` of a dropped-count line)
+DROPPED_QUEUE_FULL = "queue_full"
+DROPPED_DISK_FULL = "disk_full"
+DROPPED_SPOOL_UNWRITABLE = "spool_unwritable"
+DROPPED_UNSERIALISABLE = "unserialisable"
 
-
-# one sequence per process, shared by every writer: a process never reuses a file name
-_file_numbers = itertools.count(1)
 # attribute -> record key: a column, or "" for a convention copy of a column (left out of the record)
 _KEY_OF: dict[str, str] = {**semconv.COLUMN_OF, **dict.fromkeys(semconv.REPEATS_OF_COLUMNS, "")}
 _key_of: Callable[[str], str | None] = _KEY_OF.get
@@ -96,7 +96,11 @@ def record_of(values: RecordValues, service: str | None, environment: str | None
 
 
 class SpoolWriter:
-    """Appends records to the current spool file; rotates and closes files by the rules above."""
+    """Appends records to the current spool file; rotates and seals files by the rules above.
+
+    It also keeps exact counts of the spans that never reached the spool, by reason
+    (`count_dropped`), and writes them as `{"kind": "dropped", ...}` lines (DROPPED_KEYS) as soon
+    as the spool takes writes again, fsynced, so that reports can say how many calls are missing."""
 
     def __init__(
         self,
@@ -108,116 +112,148 @@ class SpoolWriter:
         self.rotate_bytes = rotate_bytes
         self.rotate_seconds = rotate_seconds
         self._lock = threading.Lock()
-        self._file: IO[bytes] | None = None
-        self._path: Path | None = None
-        self._opened_at = 0.0
-        self._size = 0
+        self._file: SpoolFile | None = None
         self._warned = False
         self._timer: threading.Timer | None = None
-        self._host = (socket.gethostname() or "host").replace("-", "_").replace("/", "_")
+        self._dropped_lock = threading.Lock()  # never held across I/O: the app's thread takes it
+        self._dropped: dict[str, list[int]] = {}  # reason -> [count, first time, last time] (ns)
 
     def write(self, lines: Sequence[bytes]) -> bool:
-        """Append lines (each ending in a newline); False when they were dropped."""
-        if not lines:
+        """Append lines (each ending in a newline); False when they were dropped (and counted)."""
+        if not lines and not self._dropped:
             return True
         with self._lock:
             try:
-                if self._file is not None and (
-                    self._size >= self.rotate_bytes
-                    or time.monotonic() - self._opened_at >= self.rotate_seconds
+                file = self._file
+                if file is not None and (
+                    file.size >= self.rotate_bytes or time.monotonic() - file.opened_at >= self.rotate_seconds
                 ):
-                    self._close_locked()
-                if self._file is None:
-                    self._open_locked()
-                assert self._file is not None
-                data = b"".join(lines)
-                self._file.write(data)
-                self._file.flush()
-                self._size += len(data)
-                return True
+                    self._seal_locked()
+                if lines:
+                    self._current_locked().append(b"".join(lines))
             except OSError as exc:
-                self._drop_locked(exc)
+                self._fail_locked(exc, len(lines))
                 return False
+            self._write_dropped_locked()
+            return True
+
+    def count_dropped(self, reason: str, count: int = 1) -> None:
+        """Count spans that will never reach the spool (cheap: callable on the app's thread)."""
+        now = time.time_ns()
+        with self._dropped_lock:
+            entry = self._dropped.get(reason)
+            if entry is None:
+                self._dropped[reason] = [count, now, now]
+            else:
+                entry[0] += count
+                entry[2] = now
+
+    def dropped(self) -> dict[str, int]:
+        """Counts not yet written to the spool, by reason."""
+        with self._dropped_lock:
+            return {reason: entry[0] for reason, entry in self._dropped.items()}
 
     def close(self) -> None:
-        """Close the current file (fsync + rename to `.ndjson`); the next write opens a new one."""
+        """Seal the current file (fsync + rename to `.ndjson`); the next write opens a new one."""
         with self._lock:
+            self._write_dropped_locked()
             try:
-                self._close_locked()
+                self._seal_locked()
             except OSError as exc:
-                self._drop_locked(exc)
+                self._fail_locked(exc, 0)
 
-    def forget_file(self) -> None:
-        """After fork, in the child: close our copy of the parent's file without renaming it (the
-        parent does that; its buffer is empty, see `Spool._before_fork`); the child's next write
-        opens a file with its own pid."""
+    def forget_after_fork(self) -> None:
+        """In a forked child: close the parent's file without unlocking or renaming it (the parent
+        does that) and forget the parent's counts; the child's next write opens its own file."""
         self._lock = threading.Lock()
-        if self._file is not None:
-            with contextlib.suppress(OSError):
-                self._file.close()
-        self._file = self._path = None
-        self._timer = None
+        self._dropped_lock = threading.Lock()
+        self._dropped = {}
+        file, self._file, self._timer = self._file, None, None
+        if file is not None:
+            file.forget_after_fork()
 
-    def _open_locked(self) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
-        stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
-        name = f"spans-{stamp}-{self._host}-{os.getpid()}-{next(_file_numbers):06d}.ndjson.open"
-        self._path = self.directory / name
-        self._file = open(self._path, "ab")  # noqa: SIM115 - kept open across writes
-        self._opened_at = time.monotonic()
-        self._size = 0
-        self._timer = threading.Timer(self.rotate_seconds, self._close_if_current, args=(self._file,))
-        self._timer.daemon = True
-        self._timer.start()
+    def _current_locked(self) -> SpoolFile:
+        if self._file is None:
+            self._file = SpoolFile(self.directory, "spans", "ndjson")
+            self._timer = threading.Timer(self.rotate_seconds, self._seal_if_current, args=(self._file,))
+            self._timer.daemon = True
+            self._timer.start()
+        return self._file
 
-    def _close_if_current(self, file: IO[bytes]) -> None:
+    def _seal_if_current(self, file: SpoolFile) -> None:
         with self._lock:
             if self._file is file:
+                self._write_dropped_locked()
                 try:
-                    self._close_locked()
+                    self._seal_locked()
                 except OSError as exc:
-                    self._drop_locked(exc)
+                    self._fail_locked(exc, 0)
 
-    def _close_locked(self) -> None:
-        file, path = self._file, self._path
-        self._file = self._path = None
+    def _seal_locked(self) -> None:
+        file, self._file = self._file, None
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        if file is None or path is None:
-            return
-        try:
-            file.flush()
-            os.fsync(file.fileno())
-        finally:
-            file.close()
-        final = path.with_name(path.name.removesuffix(".open"))
-        os.replace(path, final)
-        _fsync_directory(path.parent)
+        if file is not None:
+            try:
+                file.seal()
+            except OSError:
+                file.abandon()
+                raise
 
-    def _drop_locked(self, exc: OSError) -> None:
+    def _write_dropped_locked(self) -> None:
+        """Write the counts of dropped spans, fsynced; kept for the next try when that fails."""
+        if not self._dropped:
+            return
+        with self._dropped_lock:
+            counts, self._dropped = self._dropped, {}
+        host, pid = socket.gethostname(), os.getpid()
+        data = b"".join(
+            orjson.dumps(
+                {
+                    "kind": "dropped",
+                    "reason": reason,
+                    "count": count,
+                    "host": host,
+                    "pid": pid,
+                    "from_ns": first,
+                    "to_ns": last,
+                },
+                option=orjson.OPT_APPEND_NEWLINE,
+            )
+            for reason, (count, first, last) in counts.items()
+        )
+        try:
+            file = self._current_locked()
+            file.append(data)
+            file.sync()
+        except OSError as exc:
+            with self._dropped_lock:  # put them back, merged with any counted meanwhile
+                for reason, (count, first, last) in counts.items():
+                    entry = self._dropped.setdefault(reason, [0, first, last])
+                    entry[0] += count
+                    entry[1], entry[2] = min(entry[1], first), max(entry[2], last)
+            self._warn(exc)
+
+    def _fail_locked(self, exc: OSError, lost: int) -> None:
+        if lost:
+            self.count_dropped(DROPPED_DISK_FULL if is_disk_full(exc) else DROPPED_SPOOL_UNWRITABLE, lost)
+        self._warn(exc)
+        file, self._file = self._file, None
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if file is not None:
+            file.abandon()
+
+    def _warn(self, exc: OSError) -> None:
         if not self._warned:
             self._warned = True
             log.warning(
-                "modelmeter: cannot write the spool in %s (%s); spans are dropped", self.directory, exc
+                "modelmeter: cannot write the spool in %s (%s); spans are dropped and counted",
+                self.directory,
+                exc,
             )
-        if self._file is not None:
-            with contextlib.suppress(OSError):
-                self._file.close()
-        self._file = self._path = None
-
-
-def _fsync_directory(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 class Spool:
@@ -225,8 +261,9 @@ class Spool:
     thread of ours wakes when the queue stops being empty, waits WRITE_DELAY_S for more, then makes
     the records and appends them to the current file. The app never waits on disk or serialisation.
 
-    Past `max_queued` waiting calls, more are dropped and counted; so are calls whose record cannot
-    be serialised or written. A forked child gets a spool of its own (`_after_fork_in_child`)."""
+    Past `max_queued` waiting calls, more are dropped and counted (`SpoolWriter.count_dropped`);
+    so are calls whose record cannot be serialised or written. A forked child gets a spool of its
+    own (`_after_fork_in_child`)."""
 
     def __init__(
         self,
@@ -253,10 +290,6 @@ class Spool:
         self._wake = threading.Event()
         self._write_lock = threading.Lock()
         self._warned_full = False
-        self._drop_lock = threading.Lock()
-        self._dropped: Counter[str] = Counter()  # reason -> calls dropped since `_dropped_since`
-        self._dropped_since = 0
-        self._held_for_fork = False
         self._thread: threading.Thread | None = None
         if not self._stopped:
             self._thread = threading.Thread(target=self._run, name="modelmeter-spool", daemon=True)
@@ -268,7 +301,7 @@ class Spool:
             return
         queue = self._queue
         if len(queue) >= self._max_queued:
-            self._drop("queue_full")
+            self.writer.count_dropped(DROPPED_QUEUE_FULL)
             if not self._warned_full:
                 self._warned_full = True
                 log.warning("modelmeter: the spool queue is full (%d calls); calls are dropped", len(queue))
@@ -276,12 +309,6 @@ class Spool:
         queue.append(call)
         if len(queue) == 1:
             self._wake.set()
-
-    def _drop(self, reason: str, count: int = 1) -> None:
-        with self._drop_lock:
-            if not self._dropped:
-                self._dropped_since = clock.now_ns()
-            self._dropped[reason] += count
 
     def _run(self) -> None:
         while not self._stopped:
@@ -304,19 +331,9 @@ class Spool:
                     record = record_of(call.record_values(), self.service, self.environment)
                     lines.append(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))
                 except (TypeError, ValueError):
+                    self.writer.count_dropped(DROPPED_UNSERIALISABLE)
                     log.debug("modelmeter: a call's record could not be serialised", exc_info=True)
-                    self._drop("unserialisable")
-            records = len(lines)
-            with self._drop_lock:
-                dropped, since = self._dropped, self._dropped_since
-                self._dropped = Counter()
-            if dropped:
-                lines.extend(_dropped_lines(dropped, since))
-            if lines and not self.writer.write(lines):
-                for reason, count in dropped.items():  # counted again, to be written later
-                    self._drop(reason, count)
-                if records:
-                    self._drop("spool_unwritable", records)
+            self.writer.write(lines)  # with no lines, it still writes pending drop counts
         finally:
             self._write_lock.release()
 
@@ -338,31 +355,10 @@ class Spool:
             self._thread.join(timeout=5.0)
         self.flush()
 
-    def _before_fork(self) -> None:
-        """No write in flight while the process forks, so the child inherits no half-written buffer."""
-        self._held_for_fork = self._write_lock.acquire(timeout=1.0)
-
-    def _after_fork_in_parent(self) -> None:
-        if self._held_for_fork:
-            self._held_for_fork = False
-            self._write_lock.release()
-
     def _after_fork_in_child(self) -> None:
         """The parent's queue, thread and open file are not ours: start afresh with our own."""
-        self._held_for_fork = False
-        self.writer.forget_file()
+        self.writer.forget_after_fork()
         self._start()
-
-
-def _dropped_lines(dropped: Counter[str], since_ns: int) -> list[bytes]:
-    """One `kind: dropped` line per reason (ingest counts them; normal records have no `kind`)."""
-    common = {"host": socket.gethostname(), "pid": os.getpid(), "from_ns": since_ns, "to_ns": clock.now_ns()}
-    return [
-        orjson.dumps(
-            {"kind": "dropped", "reason": reason, "count": count, **common}, option=orjson.OPT_APPEND_NEWLINE
-        )
-        for reason, count in sorted(dropped.items())
-    ]
 
 
 # live spools, for the fork hooks (threads do not survive fork; files belong to the parent)
@@ -380,8 +376,4 @@ def _each_spool(method: Callable[[Spool], None]) -> Callable[[], None]:
     return run
 
 
-os.register_at_fork(
-    before=_each_spool(Spool._before_fork),
-    after_in_parent=_each_spool(Spool._after_fork_in_parent),
-    after_in_child=_each_spool(Spool._after_fork_in_child),
-)
+os.register_at_fork(after_in_child=_each_spool(Spool._after_fork_in_child))

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ingest_support import rows, run_cli
 from opentelemetry.sdk.trace.sampling import TraceIdRatioBased
+from support.ingest import rows, run_cli
 
 from modelmeter.mock import MockProviders
 
