@@ -36,12 +36,11 @@ import logging
 import threading
 from typing import Any
 
-from modelmeter.instrument import call, shim, tags
+from modelmeter.instrument import call, exits, shim, tags
 from modelmeter.instrument.options import resolve
 from modelmeter.instrument.routes import parse_endpoints
-from modelmeter.instrument.spool_span import SpoolTracer
 from modelmeter.instrument.tags import tag
-from modelmeter.instrument.tracing import Tracing, set_up
+from modelmeter.instrument.tracing import Tracing
 
 log = logging.getLogger("modelmeter")
 
@@ -63,21 +62,22 @@ def instrument(**options: Any) -> None:
     global _tracing, _atexit_registered
     resolved = resolve(**options)
     with _lock:
-        tracing = set_up(resolved)
-        if _tracing is not None and _tracing is not tracing:
-            _tracing.stop()
-        _tracing = tracing
+        tracing = _tracing
+        if tracing is None or tracing.options != resolved:
+            if tracing is not None:
+                tracing.stop()
+            tracing = _tracing = Tracing(resolved)
         tags.load_defaults({k: getattr(resolved, k) for k in ("workflow", "team", "tier", "run")})
-        tracer = tracing.tracer()
         shim.configure(
             shim.ShimConfig(
-                tracer=tracer,
+                tracer=tracing.tracer,
+                submit=tracing.spool.submit if tracing.spool is not None else None,
                 endpoints=parse_endpoints(resolved.endpoints),
                 capture_max=resolved.capture_max_bytes if resolved.capture_content else None,
-                spool_tracer=tracer if isinstance(tracer, SpoolTracer) else None,
             )
         )
         shim.patch_all()
+        exits.watch(flush)
         if not _atexit_registered:
             atexit.register(_at_exit)
             _atexit_registered = True
@@ -89,6 +89,7 @@ def uninstrument() -> None:
     with _lock:
         shim.configure(None)
         shim.unpatch_all()
+        exits.unwatch()
         if _tracing is not None:
             _tracing.stop()
             _tracing = None
@@ -101,7 +102,8 @@ def _at_exit() -> None:
 
 
 def flush(timeout_s: float = 5.0) -> bool:
-    """Export every ended span and close the current spool file; True when all went out in time."""
+    """Write every ended call to the spool and close the current spool file (and export the spans
+    of a provider of our own); True when all went out in time."""
     tracing = _tracing
     if tracing is None:
         return True

@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 import operator
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -169,17 +169,6 @@ class RequestFacts:
 
 # a snapshot of an httpx-family `Headers`: (name as sent, lower-cased name, value), all bytes
 HeaderItems = tuple[tuple[bytes, bytes, bytes], ...]
-
-
-def header_items_reader(headers_class: type) -> Callable[[Any], Sequence[tuple[bytes, bytes, bytes]]]:
-    """How to read one HTTP library's headers as triples (snapshot them with `tuple()`): httpx and
-    httpx2 keep exactly these triples in a private list, which one C call copies (a tenth of a
-    microsecond; the public API would lower every name again on every request). Checked once per
-    library: if its `Headers` ever keeps something else, the triples are made from `raw`."""
-    probe = headers_class({"X-Probe": "1"})
-    if getattr(probe, "_list", None) == [(b"X-Probe", b"x-probe", b"1")]:
-        return operator.attrgetter("_list")
-    return lambda headers: [(k, k.lower(), v) for k, v in headers.raw]
 
 
 def lowered(items: HeaderItems) -> dict[bytes, bytes]:
