@@ -7,16 +7,20 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import duckdb
 import openai
 import pytest
 from support.recorder import Recorder
 
 import modelmeter
 from modelmeter import semconv as sc
+from modelmeter.ingest.pipeline import ingest_paths
 from modelmeter.instrument.routes import route_of
 from modelmeter.mock import MockProviders
+from modelmeter.reports import build_report
 
 MESSAGES: Any = [{"role": "user", "content": "hi"}]
 
@@ -102,3 +106,28 @@ def test_route_of_weighs_host_headers_and_key(
     kind: str | None, headers: str | None, auth: str, expected: tuple[str | None, str | None]
 ) -> None:
     assert route_of(kind, headers, auth) == expected
+
+
+def test_a_gateway_key_on_an_unknown_host_is_not_a_provider_key_used_directly(
+    mock: MockProviders, fake_keys: dict[str, str], tmp_path: Path
+) -> None:
+    """Spool, ingest and the inventory report: the Vercel key's calls are gateway calls; only the
+    OpenAI key, used against OpenAI's own API, is a key still used directly."""
+    spool = tmp_path / "spool"
+    known = ",".join(e for e in mock.endpoints.split(",") if not e.endswith("=vercel"))
+    modelmeter.instrument(spool=str(spool), endpoints=known)
+    try:
+        _chat(mock, "vercel", fake_keys["vercel"])
+        _chat(mock, "openai", fake_keys["openai"], model="gpt-4o-mini")
+        assert modelmeter.flush()
+    finally:
+        modelmeter.uninstrument()
+    db = tmp_path / "calls.duckdb"
+    ingest_paths([spool], db)
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        report = build_report("inventory", con)
+    finally:
+        con.close()
+    (direct,) = [t.frame for t in report.tables if t.name == "direct_keys"]
+    assert direct["auth_kind"].to_list() == ["openai-project-key"]
