@@ -14,9 +14,11 @@ from typing import Any
 import anthropic
 import openai
 import pytest
+from openai.types.chat import ChatCompletion
 from support.recorder import Recorder
 
 from modelmeter import semconv as sc
+from modelmeter.instrument.providers import Facts, openai_chat
 from modelmeter.mock import MockProviders
 
 PROMPT = "Which team spent most on AI last week?"
@@ -114,3 +116,32 @@ def test_each_surface_carries_the_gateway_s_cost_provider_and_generation_id(
         assert sc.MM_GATEWAY_BYOK not in attrs
         assert Decimal(attrs[sc.MM_GATEWAY_BILLED_USD]) == reported
     assert Decimal(attrs[sc.MM_COST_USD]) > 0  # our own estimate stands beside it
+
+
+def test_openrouter_byok_reports_its_fee_plus_the_upstream_cost() -> None:
+    """OpenRouter under BYOK: `usage.cost` is only its own fee; the provider bills the upstream cost."""
+    completion = ChatCompletion.model_validate(
+        {
+            "id": "gen-1",
+            "object": "chat.completion",
+            "created": 1,
+            "model": "anthropic/claude-sonnet-4.5",
+            "provider": "Anthropic",
+            "choices": [
+                {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "hi"}}
+            ],
+            "usage": {
+                "prompt_tokens": 100,
+                "completion_tokens": 20,
+                "total_tokens": 120,
+                "cost": 0.0000315,
+                "is_byok": True,
+                "cost_details": {"upstream_inference_cost": 0.00063},
+            },
+        }
+    )
+    facts = Facts()
+    openai_chat.FAMILY.read_json(completion.model_dump(mode="json"), facts)
+    assert facts.reported_cost == Decimal("0.0006615")
+    assert facts.reported_cost_source == "usage.cost+cost_details.upstream_inference_cost"
+    assert facts.extras == {sc.MM_GATEWAY_BYOK: True, sc.MM_GATEWAY_BILLED_USD: "0.0000315"}

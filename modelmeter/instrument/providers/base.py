@@ -74,15 +74,11 @@ class Facts:
         self.reasoning_tokens = as_int(reasoning) or 0
 
     def report_cost(self, value: Any, source: str) -> None:
-        """A cost a gateway says it billed; floats go through repr so no binary noise enters Decimal."""
-        if value is None or isinstance(value, bool):
-            return
-        try:
-            cost = Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value))
-        except (InvalidOperation, ValueError):
-            return
-        self.reported_cost = cost
-        self.reported_cost_source = source
+        """A cost a gateway says it billed (a number or a decimal string)."""
+        cost = as_decimal(value)
+        if cost is not None:
+            self.reported_cost = cost
+            self.reported_cost_source = source
 
     def extra(self, name: str, value: Any) -> None:
         """Keep one more span attribute (None is not kept)."""
@@ -149,6 +145,23 @@ def as_int(value: Any) -> int | None:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return None
+
+
+def as_decimal(value: Any) -> Decimal | None:
+    """A money amount as sent; floats go through repr so no binary noise enters the Decimal."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        amount = Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
+    return amount if amount.is_finite() else None
+
+
+def money(value: Any) -> str | None:
+    """A money amount as a plain decimal string (`0.0000315`, never `3.15e-05`), None if not one."""
+    amount = as_decimal(value)
+    return None if amount is None else format(amount, "f")
 
 
 def as_str(value: Any) -> str | None:

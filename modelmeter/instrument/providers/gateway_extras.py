@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from modelmeter import semconv as sc
-from modelmeter.instrument.providers.base import Facts, as_str
+from modelmeter.instrument.providers.base import Facts, as_str, money
 
 _ATTEMPT_KEYS = ("provider", "providerApiModelId", "credentialType", "success", "error")
 
@@ -43,10 +43,8 @@ def read_vercel_metadata(holder: Any, facts: Facts) -> None:
             ]
             served = [a for a in attempts if isinstance(a, dict) and a.get("success") is True]
             byok = bool(served) and served[-1].get("credentialType") == "byok"
-    if "cost" in gateway:
-        facts.extra(sc.MM_GATEWAY_BILLED_USD, as_str(str(gateway["cost"])))
-    if "marketCost" in gateway:
-        facts.extra(sc.MM_GATEWAY_MARKET_COST_USD, as_str(str(gateway["marketCost"])))
+    facts.extra(sc.MM_GATEWAY_BILLED_USD, money(gateway.get("cost")))
+    facts.extra(sc.MM_GATEWAY_MARKET_COST_USD, money(gateway.get("marketCost")))
     if byok:
         mark_byok(facts)
         facts.report_cost(gateway.get("marketCost"), "provider_metadata.gateway.marketCost")

@@ -13,17 +13,18 @@ sum; Vercel's market cost comes from its metadata instead.
 from __future__ import annotations
 
 import re
-from decimal import Decimal
 from typing import Any
 
 from modelmeter import semconv as sc
 from modelmeter.instrument.providers.base import (
     Facts,
     WireFamily,
+    as_decimal,
     as_str,
     dig,
     error_type_of,
     loads,
+    money,
 )
 from modelmeter.instrument.providers.gateway_extras import mark_byok, read_vercel_metadata
 from modelmeter.instrument.routes import VENDOR_PLATFORM
@@ -132,13 +133,11 @@ def _usage_cost(usage: dict[str, Any], facts: Facts) -> None:
         facts.report_cost(usage.get("cost"), "usage.cost")
         return
     mark_byok(facts)
-    facts.extra(sc.MM_GATEWAY_BILLED_USD, str(usage.get("cost")))
-    upstream = dig(usage, "cost_details", "upstream_inference_cost")
+    fee = as_decimal(usage.get("cost"))
+    facts.extra(sc.MM_GATEWAY_BILLED_USD, money(fee))
+    upstream = as_decimal(dig(usage, "cost_details", "upstream_inference_cost"))
     if upstream is not None:
-        facts.report_cost(
-            Decimal(str(usage.get("cost") or 0)) + Decimal(str(upstream)),
-            "usage.cost+cost_details.upstream_inference_cost",
-        )
+        facts.report_cost((fee or 0) + upstream, "usage.cost+cost_details.upstream_inference_cost")
 
 
 def read_usage(usage: dict[str, Any], facts: Facts) -> None:
