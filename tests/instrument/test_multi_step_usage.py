@@ -36,6 +36,15 @@ def anthropic_client(mock: MockProviders, keys: dict[str, str]) -> anthropic.Ant
     return anthropic.Anthropic(base_url=mock.base_url("anthropic"), api_key=keys["anthropic"], max_retries=0)
 
 
+def send(client: anthropic.Anthropic, request: dict[str, Any], stream: bool, *, beta: bool = False) -> Any:
+    """One Messages call, streamed or not; the final message either way."""
+    messages: Any = client.beta.messages if beta else client.messages
+    if not stream:
+        return messages.create(**request)
+    with messages.stream(**request) as events:
+        return events.get_final_message()
+
+
 def tokens_of(attrs: dict[str, Any]) -> MockUsage:
     return MockUsage(
         attrs[sc.MM_INPUT_TOKENS],
@@ -71,11 +80,7 @@ def test_compaction_steps_are_summed_and_their_share_kept(
         "betas": ["compact-2026-01-12"],
         "context_management": {"edits": [{"type": "compact_20260112"}]},
     }
-    if stream:
-        with client.beta.messages.stream(**request) as events:
-            final = events.get_final_message()
-    else:
-        final = client.beta.messages.create(**request)
+    final = send(client, request, stream, beta=True)
     served = mock.calls[-1]
     assert served.usage is not None and final.usage.iterations is not None
     compaction = final.usage.iterations[0]
@@ -105,11 +110,7 @@ def test_thinking_tokens_are_reasoning_inside_output(
         "messages": MESSAGES,
         "thinking": {"type": "enabled", "budget_tokens": 1024},
     }
-    if stream:
-        with client.messages.stream(**request) as events:
-            final = events.get_final_message()
-    else:
-        final = client.messages.create(**request)
+    final = send(client, request, stream)
     assert final.usage.output_tokens_details is not None
     thinking = final.usage.output_tokens_details.thinking_tokens
     attrs = recorder.only()
@@ -131,11 +132,7 @@ def test_server_tool_requests_are_counted_and_unpriced_fees_named(
             {"type": "web_fetch_20250910", "name": "web_fetch", "max_uses": 3},
         ],
     }
-    if stream:
-        with client.messages.stream(**request) as events:
-            final = events.get_final_message()
-    else:
-        final = client.messages.create(**request)
+    final = send(client, request, stream)
     assert final.usage.server_tool_use is not None
     attrs = recorder.only()
     assert (

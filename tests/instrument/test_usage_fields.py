@@ -92,6 +92,31 @@ def usage_of(facts: Facts) -> tuple[int | None, ...]:
 
 MAPPED, TOTAL, BREAKDOWN, NOT_COST, SEE_NOTES = "mapped", "total", "breakdown", "not cost", "see notes"
 
+# Anthropic's usage classes share most fields: a message, its stream delta, one sampling step
+ANTHROPIC_DELTA = {
+    "input_tokens": MAPPED,
+    "output_tokens": MAPPED,
+    "cache_read_input_tokens": MAPPED,
+    "cache_creation_input_tokens": MAPPED,
+    "output_tokens_details": MAPPED,
+    "server_tool_use": MAPPED,
+}
+ANTHROPIC_USAGE = ANTHROPIC_DELTA | {
+    "cache_creation": SEE_NOTES,
+    "service_tier": MAPPED,
+    "inference_geo": SEE_NOTES,
+    "speed": SEE_NOTES,
+}
+ANTHROPIC_BETA_ONLY = {"iterations": MAPPED, "fallback_credit": SEE_NOTES}
+ANTHROPIC_STEP = {
+    "type": MAPPED,
+    "input_tokens": MAPPED,
+    "output_tokens": MAPPED,
+    "cache_read_input_tokens": MAPPED,
+    "cache_creation_input_tokens": MAPPED,
+    "cache_creation": SEE_NOTES,
+}
+
 INVENTORY: list[tuple[type, dict[str, str]]] = [
     (
         CompletionUsage,
@@ -139,85 +164,12 @@ INVENTORY: list[tuple[type, dict[str, str]]] = [
     ),
     (OutputTokensDetails, {"reasoning_tokens": MAPPED}),
     (EmbeddingUsage, {"prompt_tokens": MAPPED, "total_tokens": TOTAL}),
-    (
-        Usage,
-        {
-            "input_tokens": MAPPED,
-            "output_tokens": MAPPED,
-            "cache_read_input_tokens": MAPPED,
-            "cache_creation_input_tokens": MAPPED,
-            "cache_creation": SEE_NOTES,
-            "output_tokens_details": MAPPED,
-            "server_tool_use": MAPPED,
-            "service_tier": MAPPED,
-            "inference_geo": SEE_NOTES,
-            "speed": SEE_NOTES,
-        },
-    ),
-    (
-        BetaUsage,
-        {
-            "input_tokens": MAPPED,
-            "output_tokens": MAPPED,
-            "cache_read_input_tokens": MAPPED,
-            "cache_creation_input_tokens": MAPPED,
-            "cache_creation": SEE_NOTES,
-            "output_tokens_details": MAPPED,
-            "server_tool_use": MAPPED,
-            "service_tier": MAPPED,
-            "inference_geo": SEE_NOTES,
-            "speed": SEE_NOTES,
-            "iterations": MAPPED,
-            "fallback_credit": SEE_NOTES,
-        },
-    ),
-    (
-        MessageDeltaUsage,
-        {
-            "input_tokens": MAPPED,
-            "output_tokens": MAPPED,
-            "cache_read_input_tokens": MAPPED,
-            "cache_creation_input_tokens": MAPPED,
-            "output_tokens_details": MAPPED,
-            "server_tool_use": MAPPED,
-        },
-    ),
-    (
-        BetaMessageDeltaUsage,
-        {
-            "input_tokens": MAPPED,
-            "output_tokens": MAPPED,
-            "cache_read_input_tokens": MAPPED,
-            "cache_creation_input_tokens": MAPPED,
-            "output_tokens_details": MAPPED,
-            "server_tool_use": MAPPED,
-            "iterations": MAPPED,
-            "fallback_credit": SEE_NOTES,
-        },
-    ),
-    (
-        BetaCompactionIterationUsage,
-        {
-            "type": MAPPED,
-            "input_tokens": MAPPED,
-            "output_tokens": MAPPED,
-            "cache_read_input_tokens": MAPPED,
-            "cache_creation_input_tokens": MAPPED,
-            "cache_creation": SEE_NOTES,
-        },
-    ),
-    (
-        BetaMessageIterationUsage,
-        {
-            "type": MAPPED,
-            "model": MAPPED,
-            "input_tokens": MAPPED,
-            "output_tokens": MAPPED,
-            "cache_read_input_tokens": MAPPED,
-            "cache_creation_input_tokens": MAPPED,
-            "cache_creation": SEE_NOTES,
-        },
-    ),
+    (Usage, ANTHROPIC_USAGE),
+    (BetaUsage, ANTHROPIC_USAGE | ANTHROPIC_BETA_ONLY),
+    (MessageDeltaUsage, ANTHROPIC_DELTA),
+    (BetaMessageDeltaUsage, ANTHROPIC_DELTA | ANTHROPIC_BETA_ONLY),
+    (BetaCompactionIterationUsage, ANTHROPIC_STEP),
+    (BetaMessageIterationUsage, ANTHROPIC_STEP | {"model": MAPPED}),
     (AnthropicOutputDetails, {"thinking_tokens": MAPPED}),
     (ServerToolUsage, {"web_search_requests": MAPPED, "web_fetch_requests": MAPPED}),
     (
