@@ -24,12 +24,12 @@ from __future__ import annotations
 import fnmatch
 import itertools
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
-from functools import cache, lru_cache
-from typing import TYPE_CHECKING, Any, NamedTuple
+from functools import lru_cache
+from typing import TYPE_CHECKING, NamedTuple
 
 from modelmeter import vendors
 
@@ -57,20 +57,6 @@ class PriceKey(NamedTuple):
     response_model: str
     service_tier: str
     batch: bool
-
-    @classmethod
-    def of(cls, columns: Mapping[str, Any], batch: bool = False) -> PriceKey:
-        """The key of a call from its record columns (`provider`, `platform`, ...; absent is unknown)."""
-        get = columns.get
-        return cls(
-            str(get("provider") or ""),
-            str(get("platform") or ""),
-            str(get("gateway") or ""),
-            str(get("request_model") or ""),
-            str(get("response_model") or ""),
-            str(get("service_tier") or ""),
-            batch,
-        )
 
 
 PRICE_KEY_COLUMNS: tuple[str, ...] = PriceKey._fields
@@ -179,7 +165,7 @@ def _candidates(key: PriceKey) -> Iterator[tuple[str | None, str]]:
                 yield provider_id, name
 
 
-@cache
+@lru_cache(maxsize=4096)  # bounded: the shim runs inside long-lived apps
 def resolve(key: PriceKey) -> tuple[Provider, ModelInfo] | None:
     """The genai-prices provider and model that price `key`, or None when no entry matches."""
     from genai_prices.data_snapshot import get_snapshot

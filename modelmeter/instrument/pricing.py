@@ -14,24 +14,25 @@ from typing import Any
 from modelmeter import pricing
 from modelmeter import semconv as sc
 
-# price-key column -> the span attribute that holds it (the spool record's column of the same name)
-_KEY_ATTRIBUTES = {
-    column: name for name, column in sc.COLUMN_OF.items() if column in pricing.PRICE_KEY_COLUMNS
-}
-
 
 def estimate_call(attributes: Mapping[str, Any], start_ns: int) -> Decimal | None:
     """USD for a call from its span attributes (key and usage as its record has them); None: unpriced."""
-    key = pricing.PriceKey.of(
-        {column: attributes.get(name) for column, name in _KEY_ATTRIBUTES.items()},
-        batch=attributes.get(sc.MM_BATCH) is True,
+    get = attributes.get
+    key = pricing.PriceKey(
+        get(sc.MM_PROVIDER) or "",
+        get(sc.MM_PLATFORM) or "",
+        get(sc.MM_GATEWAY) or "",
+        get(sc.GEN_AI_REQUEST_MODEL) or "",
+        get(sc.GEN_AI_RESPONSE_MODEL) or "",
+        get(sc.MM_SERVICE_TIER) or "",
+        get(sc.MM_BATCH) is True,
     )
     usage = pricing.CallUsage(
-        attributes.get(sc.MM_INPUT_TOKENS),
-        attributes.get(sc.MM_OUTPUT_TOKENS),
-        attributes.get(sc.MM_CACHE_READ_TOKENS),
-        attributes.get(sc.MM_CACHE_WRITE_TOKENS),
-        attributes.get(sc.MM_REASONING_TOKENS),
+        get(sc.MM_INPUT_TOKENS),
+        get(sc.MM_OUTPUT_TOKENS),
+        get(sc.MM_CACHE_READ_TOKENS),
+        get(sc.MM_CACHE_WRITE_TOKENS),
+        get(sc.MM_REASONING_TOKENS),
     )
     return pricing.estimate(key, usage, start_ns)
 

@@ -181,7 +181,9 @@ CASES = [
 
 def _key(row: dict[str, Any]) -> pricing.PriceKey:
     batch = bool((row.get("attributes") or {}).get("modelmeter.batch"))
-    return pricing.PriceKey.of(row, batch=batch)
+    return pricing.PriceKey(
+        *(row.get(name) or "" for name in pricing.PRICE_KEY_COLUMNS if name != "batch"), batch=batch
+    )
 
 
 def _usage(row: dict[str, Any]) -> pricing.CallUsage:

@@ -11,10 +11,10 @@ from typing import Any
 import duckdb
 import pytest
 from support.report_data import assert_reproduced_by_sql, build_synthetic_db, write_policy
+from support.synthetic_calls import OUTAGE_PROVIDER
 
 from modelmeter.pricing import list_rates
 from modelmeter.reports import Report, ReportParams, build_report, histogram, open_db
-from modelmeter.reports.synthetic import OUTAGE_PROVIDER
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,6 @@
 """Synthetic but realistic `calls` rows, generated inside DuckDB with range() (10M rows in seconds).
 
-Used by the report tests and the benchmark, and handy for trying reports without traffic. The traffic
+Used by the report tests and bench/bench_reports.py, and handy for trying reports without traffic. The traffic
 has the shapes the reports look for: several workflows, teams and tiers over four vendors plus an
 unpriced self-hosted model; one workflow half migrated to a gateway (so compare has two arms);
 streams with and without usage; 429s, 5xx and timeouts, with a provider outage 60% into the span; retries,
