@@ -108,7 +108,8 @@ def flush(timeout_s: float = 5.0) -> bool:
     if tracing is None:
         return True
     try:
-        return tracing.flush(timeout_s)
+        with exits.flushing():
+            return tracing.flush(timeout_s)
     except Exception:
         log.warning("modelmeter: flush failed", exc_info=True)
         return False
