@@ -28,8 +28,9 @@ modelmeter.instrument(spool=os.environ["SPOOL"], endpoints=os.environ["ENDPOINTS
 
 
 def call(i):
-    client = openai.OpenAI(base_url=os.environ["OPENAI_BASE"], api_key="sk-proj-FAKE0000000000", max_retries=0)
-    client.chat.completions.create(model="gpt-4o-mini", messages=[{{"role": "user", "content": f"call {{i}}"}}])
+    client = openai.OpenAI(base_url=os.environ["OPENAI_BASE"], api_key="sk-proj-FAKE0000", max_retries=0)
+    messages = [{{"role": "user", "content": f"call {{i}}"}}]
+    client.chat.completions.create(model="gpt-4o-mini", messages=messages)
     return os.getpid()
 
 
