@@ -143,7 +143,11 @@ def describe(request: RequestFacts, answer: Answer, start_ns: int) -> dict[str, 
     if facts.usage_known:
         _usage_attributes(facts, a)
         if model:
-            _price(vendor, platform, model, facts, start_ns, a)
+            try:
+                _price(vendor, platform, model, facts, start_ns, a)
+            except Exception as err:  # the price is one fact of many: the others still count
+                a[sc.MM_COST_SOURCE] = "unpriced"
+                a[sc.MM_PARSE_ERROR] = f"{type(err).__name__}: {err}"[:200]
     elif model:
         a[sc.MM_COST_SOURCE] = "unpriced"
     if facts.reported_cost is not None:

@@ -14,11 +14,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from types import FrameType
 from typing import Any
 
@@ -47,12 +48,40 @@ def unwatch() -> None:
 
 def _flush_now() -> None:
     flush = _flush
-    if flush is None:
+    if flush is None or _flushing:
         return
     try:
         flush(EXIT_FLUSH_TIMEOUT_S)
     except Exception:
         log.debug("modelmeter: flush at exit failed", exc_info=True)
+
+
+_flushing = False  # a flush is under way (`flushing`)
+_terminate_after = False  # SIGTERM came during it: end the process once it is done
+
+
+@contextlib.contextmanager
+def flushing() -> Iterator[None]:
+    """Around every flush: a SIGTERM that interrupts one lets it finish (the calls it took from the
+    queue are written) and ends the process after."""
+    global _flushing
+    outer = _flushing
+    _flushing = True
+    try:
+        yield
+    finally:
+        _flushing = outer
+        if not outer and _terminate_after:
+            _end_by_sigterm()
+
+
+def _forget_after_fork() -> None:
+    """A forked child is flushing nothing, whatever its parent's threads were doing."""
+    global _flushing, _terminate_after
+    _flushing = _terminate_after = False
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
 
 
 def _watch_sigterm() -> None:
@@ -64,9 +93,18 @@ def _watch_sigterm() -> None:
 
 
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    global _terminate_after
+    if _flushing:  # we interrupted a flush: it ends the process when done (`flushing`)
+        _terminate_after = True
+        return
     _flush_now()
+    _end_by_sigterm()
+
+
+def _end_by_sigterm() -> None:
+    """End the process as SIGTERM's default disposition would."""
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    os.kill(os.getpid(), signal.SIGTERM)  # ends the process as the default disposition would
+    os.kill(os.getpid(), signal.SIGTERM)
 
 
 class _Token:

@@ -23,9 +23,8 @@ _PROMPT_FIELDS = ("system", "systemInstruction", "instructions", "messages", "in
 
 MAX_PARSED_REQUEST_BYTES = 1 << 20  # larger request bodies are not json-decoded
 # larger request bodies are decoded on the app's thread at once rather than kept until the spool's
-# thread gets to them (decoding 16 KiB takes about 7 µs); with the response limit in call.py, the
-# bodies held for the spool are at most 32 KiB per queued span (8,192 spans at most: 256 MiB if the
-# spool's thread falls that far behind; it wakes at 512)
+# thread gets to them; with the response limit in call.py, the bodies held for the spool are at most
+# 32 KiB per queued call (8,192 calls at most: 256 MiB if the spool's thread falls that far behind)
 MAX_DEFERRED_REQUEST_BYTES = 16 << 10
 
 
@@ -190,8 +189,8 @@ _BODY_SAMPLE = 4096
 
 def body_key(body: bytes) -> int:
     """What tells a retry's body from another request's (correlation.py): the hash of the whole body
-    up to 16 KiB; past that, of its length and 4 KiB from its start, middle and end. Hashing a body
-    whole costs about 0.3 µs per KiB (65 µs for a 200 KB prompt)."""
+    up to 16 KiB; past that, of its length and 4 KiB from its start, middle and end (hashing grows
+    with the body, and runs on the app's thread for large ones)."""
     size = len(body)
     if size <= 4 * _BODY_SAMPLE:
         return hash(body)

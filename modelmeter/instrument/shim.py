@@ -228,7 +228,7 @@ def _sync_client_wrapper(tee: type, items_of: ItemsOf, transport_method: str) ->
                 _guarded(_seen.reset, seen)
                 if token is not None:
                     _guarded(shortcuts.reset, token)
-            return _attach(observation, response, tee, items_of)
+            return _attach(observation, response, tee, items_of, whole=True)
 
         return send_single_request
 
@@ -261,7 +261,7 @@ def _async_client_wrapper(tee: type, items_of: ItemsOf, transport_method: str) -
                 _guarded(_seen.reset, seen)
                 if token is not None:
                     _guarded(shortcuts.reset, token)
-            return _attach(observation, response, tee, items_of)
+            return _attach(observation, response, tee, items_of, whole=True)
 
         return send_single_request
 
@@ -275,15 +275,31 @@ def _guarded(fn: Callable[..., Any], *args: Any) -> None:
         log.debug("modelmeter hook failed", exc_info=True)
 
 
-def _attach(observation: CallObservation, response: Any, tee: type, items_of: ItemsOf) -> Any:
-    """Headers are in: tell the observation, and put the tee in front of the body."""
+def _attach(
+    observation: CallObservation, response: Any, tee: type, items_of: ItemsOf, whole: bool = False
+) -> Any:
+    """Headers are in: tell the observation, and put the tee in front of the body. With `whole`
+    (the client seam), a response its transport made with the body already in memory (a
+    `MockTransport`'s, say: the client will never read its stream) is read at once."""
     try:
         observation.on_headers(response.status_code, tuple(items_of(response.headers)))
+        body = shortcuts.body_in_memory(response) if whole else None
+        if body is not None:
+            _read_whole(observation, body)
+            return response
         response.stream = tee(response.stream, observation)
     except Exception:
         log.debug("modelmeter could not observe a response", exc_info=True)
         _guarded(observation.end, "closed")
     return response
+
+
+def _read_whole(observation: CallObservation, body: bytes) -> None:
+    if observation.batch is not None:
+        observation.batch.append(body)
+    else:
+        observation.feed(body)
+    observation.end("eof")
 
 
 # --- the request side -------------------------------------------------------------------------

@@ -18,7 +18,8 @@ Nothing outside this module touches another library's private attributes.
 - httpx/httpx2 clients: the one method that sends one request through the transport its URL
   selects (`CLIENT_SEND`, patched by `shim.py` for transports that are not the library's own), and
   that selection (`transport_for`); neither has a public equivalent. When a version lacks the
-  method, the client seam is simply not installed.
+  method, the client seam is simply not installed. Whether a response already holds its body
+  (`body_in_memory`).
 - OpenTelemetry SDK spans: our own attributes are valid by construction, so they go into the span's
   attribute store at once when no limit could cut them (`set_own_attributes`); the public setter
   validates each value.
@@ -113,3 +114,9 @@ CLIENT_SEND = "_send_single_request"
 def transport_for(client: Any, url: Any) -> Any:
     """The transport an httpx-family client sends a request to `url` through (its mounts apply)."""
     return client._transport_for_url(url)
+
+
+def body_in_memory(response: Any) -> bytes | None:
+    """The body of a response that was made with it (a `MockTransport`'s: its client never reads
+    the stream), else None; the public `content` raises for a body not read, which costs more."""
+    return response.content if hasattr(response, "_content") else None

@@ -43,6 +43,7 @@ DEFAULT_ROTATE_BYTES = 16 << 20
 DEFAULT_ROTATE_SECONDS = 60.0
 MAX_QUEUED = 8192  # ended calls waiting to be written; more are dropped (counted)
 WRITE_DELAY_S = 0.1  # the longest an ended call waits before its record is written to the OS
+FORK_WAIT_S = 5.0  # the longest a fork waits for the batch being written (see `Spool._before_fork`)
 # why records were dropped (the `reason` of a dropped-count line)
 DROPPED_QUEUE_FULL = "queue_full"
 DROPPED_DISK_FULL = "disk_full"
@@ -290,6 +291,8 @@ class Spool:
         self._wake = threading.Event()
         self._write_lock = threading.Lock()
         self._warned_full = False
+        self._held_for_fork = False
+        self._holder: int | None = None  # the thread that holds the write lock
         self._thread: threading.Thread | None = None
         if not self._stopped:
             self._thread = threading.Thread(target=self._run, name="modelmeter-spool", daemon=True)
@@ -315,36 +318,50 @@ class Spool:
             self._wake.wait()
             self._halt.wait(self._delay_s)  # what ends meanwhile goes out in the same write
             self._wake.clear()
-            self._write_queued()
+            if self._hold():
+                try:
+                    self._write_queued()
+                finally:
+                    self._let_go()
             if self._queue:  # some came in while we wrote, after the queue had been non-empty
                 self._wake.set()
 
-    def _write_queued(self, timeout_s: float = -1) -> None:
-        if not self._write_lock.acquire(timeout=timeout_s):
-            return
-        try:
-            queue = self._queue
-            lines = []
-            for _ in range(len(queue)):
-                call = queue.popleft()
-                try:
-                    record = record_of(call.record_values(), self.service, self.environment)
-                    lines.append(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))
-                except (TypeError, ValueError):
-                    self.writer.count_dropped(DROPPED_UNSERIALISABLE)
-                    log.debug("modelmeter: a call's record could not be serialised", exc_info=True)
-            self.writer.write(lines)  # with no lines, it still writes pending drop counts
-        finally:
-            self._write_lock.release()
+    def _hold(self, timeout_s: float = -1) -> bool:
+        """Take the spool's write lock; False when it is not had within `timeout_s`, or at once when
+        this thread holds it already (a signal handler that interrupted our own write: see exits.py)."""
+        if self._holder == threading.get_ident() or not self._write_lock.acquire(timeout=timeout_s):
+            return False
+        self._holder = threading.get_ident()
+        return True
+
+    def _let_go(self) -> None:
+        self._holder = None
+        self._write_lock.release()
+
+    def _write_queued(self) -> None:
+        """Make the queued calls' records and append them (with the write lock held)."""
+        queue = self._queue
+        lines = []
+        for _ in range(len(queue)):
+            call = queue.popleft()
+            try:
+                record = record_of(call.record_values(), self.service, self.environment)
+                lines.append(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))
+            except (TypeError, ValueError):
+                self.writer.count_dropped(DROPPED_UNSERIALISABLE)
+                log.debug("modelmeter: a call's record could not be serialised", exc_info=True)
+        self.writer.write(lines)  # with no lines, it still writes pending drop counts
 
     def flush(self, timeout_s: float = 5.0) -> bool:
-        """Write what is queued and close the current file (the next call opens a new one); False
-        when the spool's thread held the file past `timeout_s`."""
-        if not self._write_lock.acquire(timeout=timeout_s):
+        """Write what is queued and seal the current file (the next call opens a new one); False
+        when the write lock was not had within `timeout_s`."""
+        if not self._hold(timeout_s):
             return False
-        self._write_lock.release()
-        self._write_queued(timeout_s)
-        self.writer.close()
+        try:
+            self._write_queued()
+            self.writer.close()
+        finally:
+            self._let_go()
         return True
 
     def shutdown(self) -> None:
@@ -354,6 +371,17 @@ class Spool:
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=5.0)
         self.flush()
+
+    def _before_fork(self) -> None:
+        """Let a batch the spool's thread is making finish before the process forks: it may be
+        importing a module (pricing data, the first time), and a child forked meanwhile would find
+        that module half made, for good."""
+        self._held_for_fork = self._hold(FORK_WAIT_S)
+
+    def _after_fork_in_parent(self) -> None:
+        if self._held_for_fork:
+            self._held_for_fork = False
+            self._let_go()
 
     def _after_fork_in_child(self) -> None:
         """The parent's queue, thread and open file are not ours: start afresh with our own."""
@@ -376,4 +404,8 @@ def _each_spool(method: Callable[[Spool], None]) -> Callable[[], None]:
     return run
 
 
-os.register_at_fork(after_in_child=_each_spool(Spool._after_fork_in_child))
+os.register_at_fork(
+    before=_each_spool(Spool._before_fork),
+    after_in_parent=_each_spool(Spool._after_fork_in_parent),
+    after_in_child=_each_spool(Spool._after_fork_in_child),
+)

@@ -76,3 +76,12 @@ def test_our_attributes_reach_an_sdk_span_as_through_the_api_and_its_limits_stil
     kept = dict(limited.attributes or {})
     assert len(kept) == 2 and all(len(v) <= 10 for v in kept.values() if isinstance(v, str))
     assert attributes["x"] == "y" * 50  # ours untouched
+
+
+def test_a_body_in_memory_is_told_from_one_still_to_be_read() -> None:
+    for module in (httpx, httpx2):
+        assert shortcuts.body_in_memory(module.Response(200, content=b'{"a":1}')) == b'{"a":1}'
+        streamed = module.Response(200, stream=module.ByteStream(b"{}"))
+        assert shortcuts.body_in_memory(streamed) is None
+        streamed.read()
+        assert shortcuts.body_in_memory(streamed) == b"{}"
