@@ -387,6 +387,15 @@ MESSAGE = {
 }
 
 
+def message_delta(event_class: Any, usage: Any) -> Any:
+    """A `message_delta` event of the SDK's own class carrying `usage` (a stop reason of end_turn)."""
+    event = event_class.model_validate(
+        {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 1}}
+    )
+    event.usage = usage
+    return event
+
+
 def test_anthropic_thinking_and_server_tools_json_and_stream() -> None:
     usage = Usage(
         input_tokens=300,
@@ -407,16 +416,16 @@ def test_anthropic_thinking_and_server_tools_json_and_stream() -> None:
 
     start = message.model_copy(update={"usage": Usage(input_tokens=300, output_tokens=1), "content": []})
     start_event = RawMessageStartEvent(type="message_start", message=start)
-    delta = RawMessageDeltaEvent.model_validate(
-        {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 1}}
-    )
-    delta.usage = MessageDeltaUsage(
-        input_tokens=300,
-        cache_read_input_tokens=2000,
-        cache_creation_input_tokens=500,
-        output_tokens=900,
-        output_tokens_details=AnthropicOutputDetails(thinking_tokens=640),
-        server_tool_use=ServerToolUsage(web_search_requests=3, web_fetch_requests=1),
+    delta = message_delta(
+        RawMessageDeltaEvent,
+        MessageDeltaUsage(
+            input_tokens=300,
+            cache_read_input_tokens=2000,
+            cache_creation_input_tokens=500,
+            output_tokens=900,
+            output_tokens_details=AnthropicOutputDetails(thinking_tokens=640),
+            server_tool_use=ServerToolUsage(web_search_requests=3, web_fetch_requests=1),
+        ),
     )
     events = [("message_start", wire(start_event)), ("message_delta", wire(delta)), ("message_stop", {})]
     streamed = read_stream(anthropic_messages.FAMILY, events)
@@ -467,15 +476,15 @@ def test_anthropic_compaction_is_summed_over_its_steps_json_and_stream() -> None
         "type": "message_start",
         "message": MESSAGE | {"usage": {"input_tokens": 4_000, "output_tokens": 1}},
     }
-    delta = BetaRawMessageDeltaEvent.model_validate(
-        {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 1}}
-    )
-    delta.usage = BetaMessageDeltaUsage(
-        input_tokens=4_000,
-        cache_read_input_tokens=1_000,
-        output_tokens=600,
-        iterations=[COMPACTION, FINAL_STEP],
-        server_tool_use=BetaServerToolUsage(web_search_requests=0, web_fetch_requests=0),
+    delta = message_delta(
+        BetaRawMessageDeltaEvent,
+        BetaMessageDeltaUsage(
+            input_tokens=4_000,
+            cache_read_input_tokens=1_000,
+            output_tokens=600,
+            iterations=[COMPACTION, FINAL_STEP],
+            server_tool_use=BetaServerToolUsage(web_search_requests=0, web_fetch_requests=0),
+        ),
     )
     events = [("message_start", start), ("message_delta", wire(delta)), ("message_stop", {})]
     assert usage_of(read_stream(anthropic_messages.FAMILY, events)) == expected
