@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import threading
@@ -25,12 +26,27 @@ def register(app: typer.Typer) -> None:
         spool: Path | None = typer.Option(
             None, "--spool", help="Spool directory (default: MODELMETER_SPOOL)."
         ),
-        max_bytes: int = typer.Option(16 * 1024 * 1024, "--max-bytes", help="Largest request body accepted."),
-        rotate_seconds: float = typer.Option(10.0, "--rotate-seconds", help="Close spool files this often."),
+        max_bytes: int = typer.Option(
+            16 * 1024 * 1024, "--max-bytes", help="Largest request body accepted (also once decompressed)."
+        ),
+        rotate_bytes: int = typer.Option(
+            64 * 1024 * 1024,
+            "--rotate-bytes",
+            envvar="MODELMETER_SPOOL_ROTATE_BYTES",
+            help="Seal a spool file once it is this large.",
+        ),
+        rotate_seconds: float = typer.Option(
+            10.0,
+            "--rotate-seconds",
+            envvar="MODELMETER_SPOOL_ROTATE_SECONDS",
+            help="Seal a spool file once it is this old.",
+        ),
     ) -> None:
         """Receive OTLP/HTTP traces (POST /v1/traces, protobuf or JSON, gzip) into the spool.
 
-        Answers 200 only once the data is fsynced; `modelmeter ingest` then loads it.
+        Answers 200 only once the data is fsynced, 503 with Retry-After when it cannot be (e.g. a
+        full disk); `modelmeter ingest` then loads it. Spool files other processes left open are
+        sealed on start. SIGTERM or Ctrl-C seals the current file and exits.
 
         Example: modelmeter serve --port 4318   (then OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318)
         """
@@ -44,6 +60,7 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"modelmeter serve: {exc}", err=True)
             raise typer.Exit(2) from exc
         spool_dir = spool or default_spool_dir()
+        logging.basicConfig(level=logging.INFO, format="modelmeter serve: %(message)s")
         stop = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
@@ -56,12 +73,15 @@ def register(app: typer.Typer) -> None:
                 spool_dir,
                 token=token,
                 max_bytes=max_bytes,
+                rotate_bytes=rotate_bytes,
                 rotate_seconds=rotate_seconds,
                 ready=ready,
                 stop=stop,
             )
         except OSError as exc:
-            typer.echo(f"modelmeter serve: cannot listen on {host}:{port}: {exc}", err=True)
+            typer.echo(
+                f"modelmeter serve: cannot listen on {host}:{port} or use {spool_dir}: {exc}", err=True
+            )
             raise typer.Exit(1) from exc
 
 

@@ -72,8 +72,20 @@ MIGRATIONS: list[str] = [
       quarantined_at TIMESTAMPTZ NOT NULL DEFAULT now()
     );
     """,
-    # 2: reserved for h13's migration (this placeholder is replaced by it at merge)
-    "SELECT 1",
+    # 2: dropped: spans the shim could not spool (full disk, unwritable spool, full queue), counted
+    # by reason per process and period, so reports can say how many calls are missing
+    """
+    CREATE TABLE IF NOT EXISTS dropped (
+      host VARCHAR,
+      pid BIGINT,
+      from_time TIMESTAMPTZ NOT NULL,    -- first and last drop of this count
+      to_time TIMESTAMPTZ NOT NULL,
+      reason VARCHAR NOT NULL,           -- queue_full, disk_full, spool_unwritable, unserialisable
+      count BIGINT NOT NULL,
+      path VARCHAR,                      -- the spool file the count was read from
+      ingested_at TIMESTAMPTZ NOT NULL DEFAULT now()
+    );
+    """,
     # 3: static scan findings (`modelmeter scan --db`), joined to calls by `report inventory`
     """
     CREATE TABLE scans (

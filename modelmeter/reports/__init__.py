@@ -14,7 +14,7 @@ import duckdb
 from modelmeter.reports import compare, cost, failover, inventory, latency, plan, tiers, weekly
 from modelmeter.reports.model import Chart, Headline, Report, Table
 from modelmeter.reports.params import ReportParams
-from modelmeter.reports.source import ReportDataError, default_db_path, open_db
+from modelmeter.reports.source import ReportDataError, default_db_path, not_recorded_note, open_db
 
 Builder = Callable[[duckdb.DuckDBPyConnection, ReportParams], Report]
 
@@ -39,6 +39,8 @@ def build_report(kind: str, con: duckdb.DuckDBPyConnection, params: ReportParams
     report = builder(con, params or ReportParams())
     if report.based_on == 0:
         report.notes.insert(0, "No calls match this window and these filters: every count is zero.")
+    if missing := not_recorded_note(con, params or ReportParams()):
+        report.notes.insert(0, missing)
     return report
 
 
