@@ -47,15 +47,14 @@ def build_report(kind: str, con: duckdb.DuckDBPyConnection, params: ReportParams
 
 
 def settle_money(report: Report) -> None:
-    """Round every USD amount to the stored precision (10 decimals), in place.
+    """Clear float noise from every USD amount, in place (machine formats then show what is real).
 
-    Sums and differences of float amounts carry noise such as -2.2e-16 for what is exactly zero;
-    `cost_usd` is DECIMAL(18,10), so nothing finer than 1e-10 USD is real. Adding 0.0 turns -0.0 to 0.0.
+    Float sums and differences of amounts carry noise such as -2.2e-16 for an exact zero or
+    3.3045790999999998 for 3.3045791. `cost_usd` is DECIMAL(18,10), so an amount under half of
+    1e-10 USD is zero, and 15 significant digits keep everything a float sum can carry.
     """
     report.headlines = [
-        replace(h, value=round(h.value, MONEY_DECIMALS) + 0.0)
-        if h.unit == "usd" and isinstance(h.value, float)
-        else h
+        replace(h, value=settled(h.value)) if h.unit == "usd" and isinstance(h.value, float) else h
         for h in report.headlines
     ]
     for index, table in enumerate(report.tables):
@@ -65,8 +64,18 @@ def settle_money(report: Report) -> None:
             if (name.endswith("_usd") or "_usd_" in name) and dtype.is_float()
         ]
         if money:
-            frame = table.frame.with_columns(pl.col(money).round(MONEY_DECIMALS) + 0.0)
+            frame = table.frame.with_columns(
+                pl.Series(name, [None if v is None else settled(v) for v in table.frame[name].to_list()])
+                for name in money
+            )
             report.tables[index] = replace(table, frame=frame)
+
+
+def settled(amount: float) -> float:
+    """`amount` without float noise: 0.0 below the stored precision, else at 15 significant digits."""
+    if abs(amount) < 0.5 * 10**-MONEY_DECIMALS:
+        return 0.0
+    return float(f"{amount:.15g}")
 
 
 __all__ = [

@@ -181,13 +181,14 @@ def summarise(
         based_on=calls_a + calls_b,
     )
     conclusive = sum(1 for row in rows if row["conclusive"])
+    incidents = "" if params.keep_incidents else ", outside the outage windows of their provider"
     report.headlines += [
         Headline(
             "calls_a",
             f"Calls, {arms.a}",
             calls_a,
             "calls",
-            f"Calls in scope with {arms.column} = {arms.a}.",
+            f"Calls in scope with {arms.column} = {arms.a}{incidents}.",
             calls_a,
         ),
         Headline(
@@ -195,7 +196,7 @@ def summarise(
             f"Calls, {arms.b}",
             calls_b,
             "calls",
-            f"Calls in scope with {arms.column} = {arms.b}.",
+            f"Calls in scope with {arms.column} = {arms.b}{incidents}.",
             calls_b,
         ),
         Headline(
@@ -222,47 +223,47 @@ def summarise(
         report.headlines += [
             Headline(
                 "p50_diff_ms",
-                f"p50 duration, B - A ({label})",
+                f"p50 duration, {arms.b} - {arms.a}",
                 top["p50_diff_ms"],
                 "ms",
                 f"Median duration_ms of successful {arms.b} calls minus that of {arms.a} calls, "
-                f"largest group. "
+                f"largest group ({label}). "
                 f"95% CI [{_num(top['p50_diff_lo'])}, {_num(top['p50_diff_hi'])}] ms (bootstrap).",
                 base,
             ),
             Headline(
                 "cost_per_call_change",
-                f"Cost per call, B / A - 1 ({label})",
+                f"Cost per call, {arms.b} vs {arms.a}",
                 top["cost_change"],
                 "ratio",
-                "Mean cost_usd of priced calls on B over that on A, minus 1, largest group. "
+                f"Mean cost_usd of priced calls on B over that on A, minus 1, largest group ({label}). "
                 f"95% CI [{_pct(top['cost_change_lo'])}, {_pct(top['cost_change_hi'])}] (bootstrap).",
                 base,
             ),
             Headline(
                 "error_rate_a",
-                f"Error rate, {arms.a} ({label})",
+                f"Error rate on {arms.a}",
                 top["error_rate_a"],
                 "ratio",
-                "Calls with status error / calls on A, largest group.",
+                f"Calls with status error / calls on A, largest group ({label}).",
                 top["calls_a"],
             ),
             Headline(
                 "error_rate_b",
-                f"Error rate, {arms.b} ({label})",
+                f"Error rate on {arms.b}",
                 top["error_rate_b"],
                 "ratio",
-                "Calls with status error / calls on B, largest group.",
+                f"Calls with status error / calls on B, largest group ({label}).",
                 top["calls_b"],
             ),
         ]
         report.headlines.append(
             Headline(
                 "recommendation",
-                f"Recommendation ({label})",
+                f"Recommendation for {top['workflow']}",
                 f"{top['recommendation']}: {top['why']}",
                 "text",
-                f"keep {arms.b}, revert to {arms.a}, or wait for more calls, from the intervals: B is worse "
+                f"{label}: keep {arms.b}, revert to {arms.a}, or wait for more calls. B is worse "
                 f"when errors rise by over {ERROR_TOLERANCE:.0%} points, cost per call by over "
                 f"{COST_TOLERANCE:.0%}, or p50 by over {LATENCY_TOLERANCE_MS} ms and "
                 f"{LATENCY_TOLERANCE_SHARE:.0%} of A's, all at 95% confidence.",
