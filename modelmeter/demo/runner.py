@@ -227,16 +227,19 @@ def _print_summary(
 ) -> None:
     """The closing summary (about 25 lines): what was replayed, the week in numbers, the first
     findings, where the reports are and the commands to go further. The page holds the rest."""
+    from rich.table import Table
     from rich.text import Text
 
     from modelmeter.reports.render.format import headline_value, period
 
-    def say(text: str = "", style: str = "") -> None:
-        console.print(Text(text, style=style))  # as text: report words are not rich markup
+    def say(text: str = "", style: str = "", whole: bool = False) -> None:
+        # as text: report words are not rich markup; `whole` keeps a path or command on one line
+        console.print(Text(text, style=style), soft_wrap=whole)
 
     say(
         f"Replayed {planned:,} planned calls through the real SDKs and the shim in {seconds:.0f} s; "
-        f"the mock providers served {truth.requests:,} HTTP requests ({truth.faulted:,} with a fault)."
+        f"the mock providers served {truth.requests:,} HTTP requests "
+        f"({truth.faulted:,} answered with a fault)."
     )
     say(f"Period: {period(report)}")
     say()
@@ -247,14 +250,18 @@ def _print_summary(
     if report.findings:
         say()
         say("What to do next", "bold")
+        steps = Table.grid(padding=(0, 1, 0, 2))
+        steps.add_column(no_wrap=True)
+        steps.add_column()
         for number, finding in enumerate(report.findings[:SUMMARY_FINDINGS], 1):
-            say(f"  {number}. {finding.text}")
+            steps.add_row(f"{number}.", Text(finding.text))
+        console.print(steps)
     say()
     say("Reports", "bold")
-    say(f"  Weekly page: {home / REPORT_HTML}")
-    say(f"  Markdown:    {home / REPORT_MD}")
+    say(f"  Weekly page: {home / REPORT_HTML}", whole=True)
+    say(f"  Markdown:    {home / REPORT_MD}", whole=True)
     say()
     say("Next commands", "bold")
     db = home / DB_NAME
-    say(f"  modelmeter report compare --db {db}")
-    say(f"  modelmeter check --db {db} --config {home / 'budgets.toml'}")
+    say(f"  modelmeter report compare --db {db}", whole=True)
+    say(f"  modelmeter check --db {db} --config {home / 'budgets.toml'}", whole=True)

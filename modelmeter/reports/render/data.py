@@ -83,7 +83,7 @@ def write_tables(report: Report, fmt: str, out: Path, table: str | None = None) 
     for name, frame in selected.items():
         paths[name].parent.mkdir(parents=True, exist_ok=True)
         if fmt == "csv":
-            frame.write_csv(paths[name])
+            frame.write_csv(paths[name], float_scientific=False)  # never 1e-05 in a spreadsheet
         else:
             frame.write_parquet(paths[name])
     return list(paths.values())
