@@ -20,6 +20,7 @@ from modelmeter.reports.render.format import cell, column_label, headline_value,
         (0.0035, "$0.0035"),
         (9.385e-05, "$0.000094"),
         (-0.25, "-$0.25"),
+        (0.000998, "$0.0010"),
         (0.0, "$0.00"),
     ],
 )

@@ -112,6 +112,8 @@ def money(value: float | Decimal, signed: bool = False, symbol: str = "$") -> st
     if number == 0 or not math.isfinite(number):
         return f"{symbol}0.00" if number == 0 else "unknown"
     size = abs(number)
+    if size < 1:  # two significant digits, counted after rounding (0.000998 reads 0.0010)
+        size = float(f"{size:.2g}")
     decimals = 2 if size >= 1 else min(10, max(2, 1 - math.floor(math.log10(size))))
     text = f"{size:,.{decimals}f}"
     sign = "-" if number < 0 else ("+" if signed else "")
