@@ -156,13 +156,12 @@ def summarise(
     arms: Arms,
     params: ReportParams,
     latency_basis: str,
-    approximate: str = "",
 ) -> Report:
     """Differences, intervals and verdicts per paired group, from the per-arm statistics.
 
     `stats` is wide (one row per workflow and model, largest first; `<stat>_a` and `<stat>_b` columns
     as `_exact_stats` returns them); `replicates` draws the latency bootstrap; `latency_basis` says
-    what those draws rest on, and `approximate` qualifies the latency figures that are not exact.
+    what those draws rest on.
     """
     paired = paired_groups(stats)
     rng = np.random.default_rng(params.seed)
@@ -286,7 +285,7 @@ def summarise(
     report.notes.append(
         f"Based on {report.based_on:,} calls ({calls_a:,} on {arms.a}, {calls_b:,} on {arms.b}). "
         f"Intervals: {params.resamples} bootstrap replicates (seed {params.seed}); {latency_basis}. "
-        f"A verdict needs {MIN_CALLS_PER_ARM} calls per arm. {approximate}".strip()
+        f"A verdict needs {MIN_CALLS_PER_ARM} calls per arm."
     )
     return report
 
