@@ -141,6 +141,22 @@ def _incident_calls(con: duckdb.DuckDBPyConnection, scope: Scope, arms: Arms) ->
     )
 
 
+_LEADING = (
+    "group",
+    "recommendation",
+    "p50_diff_ms",
+    "p50_diff_lo",
+    "p50_diff_hi",
+    "cost_change",
+    "error_rate_a",
+    "error_rate_b",
+    "calls_a",
+    "calls_b",
+    "why",
+    "not_like_for_like",
+    "verdict",
+)
+
 # Bootstrap replicates of the q-quantile of a latency column for one (workflow, model) group and arm
 QuantileReplicates = Callable[[dict, str, str, float, np.random.Generator], np.ndarray]
 
@@ -170,6 +186,8 @@ def summarise(
         for group in paired.iter_rows(named=True)
     ]
     comparison = pl.DataFrame(rows) if rows else pl.DataFrame()
+    if rows:  # what a reader needs first leads (a narrow terminal shows the first columns)
+        comparison = comparison.select(*_LEADING, pl.exclude(*_LEADING))
     calls_a = int(stats["calls_a"].sum() or 0)
     calls_b = int(stats["calls_b"].sum() or 0)
     report = Report(

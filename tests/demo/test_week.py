@@ -254,3 +254,10 @@ def test_no_demo_key_reaches_the_spool_the_database_the_reports_or_the_terminal(
         hits = sql(demo_run.db, f"SELECT count(*) FROM calls WHERE position('{prefix}' IN {everything}) > 0")
         assert hits == 0, prefix
     assert sql(demo_run.db, "SELECT count(DISTINCT key_fingerprint) FROM calls") >= 4
+
+
+def test_the_demo_ends_with_a_short_summary_at_80_columns(demo_run: DemoRun) -> None:
+    lines = demo_run.stdout.splitlines()
+    assert len(lines) <= 30, len(lines)
+    for part in ("The week in numbers", "What to do next", "Weekly page:", "Next commands", "Period:"):
+        assert part in demo_run.stdout

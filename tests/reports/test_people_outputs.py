@@ -179,3 +179,26 @@ def test_a_saving_is_never_negative_without_saying_why(reports: dict[str, Report
     assert tiers.headline("estimated_saving_usd").value >= 0  # type: ignore[operator]
     savings = tiers.table("savings").frame
     assert savings.filter((pl.col("saving_usd") < 0) & ~pl.col("why").str.contains("costs more")).is_empty()
+
+
+def test_the_weekly_page_shows_each_budget_as_modelmeter_check_does(
+    demo: DemoRun, reports: dict[str, Report]
+) -> None:
+    weekly = reports["weekly"]
+    until = weekly.period[1]
+    assert until is not None
+    env = {**os.environ, "MODELMETER_HOME": str(demo.home)}
+    done = subprocess.run(
+        [*modelmeter_command(), "check", "--db", str(demo.db), "--at", until.isoformat(), "--format", "json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    checked = {(b["status"], round(b["spent_usd"], 6)) for b in json.loads(done.stdout)["budgets"]}
+    shown = weekly.table("budgets").frame
+    assert {(row["status"], round(row["spent_usd"], 6)) for row in shown.iter_rows(named=True)} == checked
+    at_risk = shown.filter(pl.col("status") != "ok").height
+    assert weekly.headline("budgets.at_risk").value == at_risk > 0
+    assert [f for f in weekly.findings if f.section == "budgets"]
