@@ -33,7 +33,7 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
 def printed_numbers(stdout: str) -> dict[str, str]:
     """The `label: value` lines of the demo's closing "The week in numbers" block."""
     block = stdout.split("The week in numbers", 1)[1].split("\n\n", 1)[0]
-    return dict(re.findall(r"^\s{2}(.+?): (.+)$", block, re.MULTILINE))
+    return dict(re.findall(r"^ {2}(.+?): (.+)$", block, re.MULTILINE))
 
 
 def number(text: str) -> float:
