@@ -120,7 +120,31 @@ def build(con: duckdb.DuckDBPyConnection, params: ReportParams) -> Report:
         scope.args,
     ).with_columns(as_day(), (pl.col("model") + " · " + pl.col("route")).alias("series"))
     report.tables.append(Table("latency_by_day", "Latency over time by model and route", over_time))
+    report.charts.append(
+        Chart(
+            "p95_by_day",
+            _p95_title(over_time),
+            "latency_by_day",
+            "lines",
+            "day",
+            "duration_p95_ms",
+            "series",
+            y_title="p95 duration (ms)",
+        )
+    )
     return report
+
+
+def _p95_title(over_time: pl.DataFrame) -> str:
+    """The day chart's finding: the slowest day of the slowest model and route."""
+    known = over_time.filter(pl.col("duration_p95_ms").is_not_null() & (pl.col("ok_calls") >= 30))
+    if known.is_empty():
+        return "p95 duration per day by model and route"
+    worst = known.sort("duration_p95_ms", descending=True).row(0, named=True)
+    return (
+        f"The slowest p95 of a day: {worst['series']} at {worst['duration_p95_ms']:,.0f} ms "
+        f"on {worst['day']:%a %d %b}"
+    )
 
 
 # the quantiles of duration_ms that draw each model's latency distribution
