@@ -159,6 +159,10 @@ def check(usage: pl.DataFrame, policy: Policy, path: Path, params: ReportParams)
             pl.col("calls", "priced_calls", "spend_usd", "cheapest_cost_usd").sum(),
             pl.col("cheapest_model").drop_nulls().first(),
         )
+        .with_columns(  # unpriced, not zero, when none of the workflow's calls had a price
+            pl.when(pl.col("priced_calls") > 0).then(pl.col(name)).alias(name)
+            for name in ("spend_usd", "cheapest_cost_usd")
+        )
         .with_columns((pl.col("spend_usd") - pl.col("cheapest_cost_usd")).round(10).alias("saving_usd"))
         .with_columns(
             pl.when(pl.col("saving_usd") < 0)
