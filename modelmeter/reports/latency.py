@@ -152,8 +152,9 @@ SPREAD = {"p10_ms": 0.1, "p25_ms": 0.25, "p50_ms": 0.5, "p75_ms": 0.75, "p90_ms"
 
 
 def _spread_chart(spread: pl.DataFrame) -> Chart:
-    """Per model: p10 to p90 as a line, p25 to p75 as a box, the median as a tick; titled by the slowest."""
-    ranked = spread.sort("p50_ms", descending=True, nulls_last=True)
+    """Per model: p10 to p90 as a line, p25 to p75 as a box, the median as a tick; titled by the
+    slowest and the fastest median among models with at least 30 successful calls."""
+    ranked = spread.filter(pl.col("ok_calls") >= 30).sort("p50_ms", descending=True, nulls_last=True)
     title = "Duration of successful calls per model"
     if ranked.height >= 2:
         slow, fast = ranked.row(0, named=True), ranked.row(-1, named=True)

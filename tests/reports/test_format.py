@@ -56,6 +56,8 @@ def test_unknown_spend_is_shown_as_unpriced_never_as_zero() -> None:
         ("p50_diff_lo", "p50 diff low (ms)"),
         ("calls_a", "Calls A"),
         ("ttft_p50_ms", "TTFT p50 (ms)"),
+        ("p10_ms", "p10 (ms)"),
+        ("ok_calls", "Successful calls"),
     ],
 )
 def test_headers_are_words_with_their_unit(name: str, label: str) -> None:

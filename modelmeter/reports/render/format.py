@@ -8,6 +8,7 @@ scientific notation, shares as percentages, unknown values said as such (never a
 from __future__ import annotations
 
 import math
+import re
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
@@ -52,6 +53,9 @@ _LABELS = {
     "rank_by_volume": "Rank (volume)",
     "rank_by_cost": "Rank (cost)",
     "provider_names": "Provider names",
+    "ok_calls": "Successful calls",
+    "ok_calls_a": "Successful calls A",
+    "ok_calls_b": "Successful calls B",
     "this_week_priced": "Priced calls, this week",
     "prior_week_priced": "Priced calls, prior week",
 }
@@ -88,7 +92,7 @@ def column_label(name: str) -> str:
     if words and words[-1] in ("a", "b"):
         words[-1] = words[-1].upper()
     text = " ".join(words)
-    return text[:1].upper() + text[1:]
+    return text if re.match(r"p\d", text) else text[:1].upper() + text[1:]
 
 
 def column_kind(name: str) -> Kind:
