@@ -254,7 +254,7 @@ def summarise(
                 top["cost_change"],
                 "ratio",
                 f"Mean cost_usd of priced calls on B over that on A, minus 1, largest group ({label}). "
-                f"95% CI [{_pct(top['cost_change_lo'])}, {_pct(top['cost_change_hi'])}] (bootstrap).",
+                f"95% CI [{_change(top['cost_change_lo'])}, {_change(top['cost_change_hi'])}] (bootstrap).",
                 base,
             ),
             Headline(
@@ -616,7 +616,7 @@ def _findings_in_words(row: dict, arms: Arms) -> str:
         )
     if row["cost_change"] is not None:
         parts.append(
-            f"cost {row['cost_change']:+.1%} {_ci(row['cost_change_lo'], row['cost_change_hi'], _pct)}"
+            f"cost {row['cost_change']:+.1%} {_ci(row['cost_change_lo'], row['cost_change_hi'], _change)}"
         )
     parts.append(f"errors {_pct(row['error_rate_a'])} on {arms.a} vs {_pct(row['error_rate_b'])} on {arms.b}")
     text = "; ".join(parts)
@@ -665,6 +665,10 @@ def _num(value: float | None) -> str:
 
 def _pct(value: float | None) -> str:
     return "?" if value is None else f"{value:.1%}"
+
+
+def _change(value: float | None) -> str:
+    return "?" if value is None else f"{value:+.1%}"
 
 
 def _ci(low: float | None, high: float | None, fmt: Callable[[float | None], str]) -> str:
