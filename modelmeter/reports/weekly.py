@@ -34,6 +34,7 @@ from modelmeter.reports.rollup import ERROR, OK, WeekRollup, build_rollup, calls
 from modelmeter.reports.source import fetch_row
 
 WEEK = timedelta(days=7)
+AT_RISK = ("fail", "warn")  # budget statuses the page calls at risk
 
 # The page's outline: (section, title, headlines as part.key, tables, charts, lead cards), in order.
 SECTIONS: list[Section] = [
@@ -238,8 +239,8 @@ def _budgets(con: duckdb.DuckDBPyConnection, week: ReportParams) -> Report | Non
             "calls": pl.Int64,
             "why": pl.String,
         },
-    ).sort(pl.col("status").replace_strict({"fail": 0, "warn": 1, "ok": 2}, return_dtype=pl.Int8), "budget")
-    at_risk = table.filter(pl.col("status") != "ok")
+    ).sort(pl.col("status").replace_strict({"fail": 0, "warn": 1}, default=2, return_dtype=pl.Int8), "budget")
+    at_risk = table.filter(pl.col("status").is_in(AT_RISK))
     report = Report(
         kind="budgets",
         title="Budgets",
@@ -377,7 +378,8 @@ def _findings(report: Report, parts: dict[str, Report | None]) -> list[Finding]:
     urgent: list[Finding] = []
     rest: list[Finding] = []
     if (part := parts["budgets"]) is not None:
-        for row in part.table("budgets").frame.filter(pl.col("status") != "ok").head(3).iter_rows(named=True):
+        at_risk = part.table("budgets").frame.filter(pl.col("status").is_in(AT_RISK))
+        for row in at_risk.head(3).iter_rows(named=True):
             finding = Finding(
                 f"Budget {row['budget']} is at {row['status']}: {row['why']}.", "budgets", "act"
             )
