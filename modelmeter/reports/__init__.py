@@ -50,11 +50,14 @@ def settle_money(report: Report) -> None:
     """Clear float noise from every USD amount, in place (machine formats then show what is real).
 
     Float sums and differences of amounts carry noise such as -2.2e-16 for an exact zero or
-    3.3045790999999998 for 3.3045791. `cost_usd` is DECIMAL(18,10), so an amount under half of
-    1e-10 USD is zero, and 15 significant digits keep everything a float sum can carry.
+    0.00997529999999999 for 0.0099753. `cost_usd` is DECIMAL(18,10): a total or a difference of
+    amounts has at most 10 decimals, so it is rounded there; an amount per unit (`_per_` in its
+    name: per call, per 1k tokens) keeps 15 significant digits, and under 1e-10 USD is zero.
     """
     report.headlines = [
-        replace(h, value=settled(h.value)) if h.unit == "usd" and isinstance(h.value, float) else h
+        replace(h, value=settled(h.value, "_per_" in h.key))
+        if h.unit == "usd" and isinstance(h.value, float)
+        else h
         for h in report.headlines
     ]
     for index, table in enumerate(report.tables):
@@ -65,17 +68,21 @@ def settle_money(report: Report) -> None:
         ]
         if money:
             frame = table.frame.with_columns(
-                pl.Series(name, [None if v is None else settled(v) for v in table.frame[name].to_list()])
+                pl.Series(
+                    name,
+                    [None if v is None else settled(v, "_per_" in name) for v in table.frame[name].to_list()],
+                    pl.Float64,
+                )
                 for name in money
             )
             report.tables[index] = replace(table, frame=frame)
 
 
-def settled(amount: float) -> float:
-    """`amount` without float noise: 0.0 below the stored precision, else at 15 significant digits."""
+def settled(amount: float, per_unit: bool = False) -> float:
+    """`amount` without float noise: a total at 10 decimals, an amount per unit at 15 digits."""
     if abs(amount) < 0.5 * 10**-MONEY_DECIMALS:
         return 0.0
-    return float(f"{amount:.15g}")
+    return float(f"{amount:.15g}") if per_unit else round(amount, MONEY_DECIMALS) + 0.0
 
 
 __all__ = [
