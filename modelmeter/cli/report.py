@@ -90,6 +90,20 @@ def register(app: typer.Typer) -> None:
             help="Write here instead of stdout (csv/parquet: a directory, or a file with --table).",
         ),
         table: str | None = typer.Option(None, help="csv/parquet: write only this table (or `headlines`)."),
+        budgets: Path | None = typer.Option(
+            None,
+            "--budgets",
+            help="weekly: budgets TOML (default: $MODELMETER_HOME/budgets.toml if any).",
+        ),
+        keep_incidents: bool = typer.Option(
+            False,
+            "--keep-incidents",
+            help="compare: keep calls inside outage windows (left out by default so one arm's incident "
+            "does not decide the verdict).",
+        ),
+        wide: bool = typer.Option(
+            False, "--wide", help="table: every column, more rows and each headline's definition."
+        ),
     ) -> None:
         from modelmeter.reports import ReportDataError, build_report, default_db_path, open_db
         from modelmeter.reports.params import ReportParams, parse_when
@@ -119,6 +133,8 @@ def register(app: typer.Typer) -> None:
                 a=a,
                 b=b,
                 policy=policy,
+                budgets=budgets,
+                keep_incidents=keep_incidents,
             )
             con = open_db(db or default_db_path())
             report = build_report(kind, con, params)
@@ -131,7 +147,7 @@ def register(app: typer.Typer) -> None:
         elif fmt == "table" and output is None:
             from rich.console import Console
 
-            render_terminal(report, Console())
+            render_terminal(report, Console(), wide=wide)
         elif output is not None:
             output.write_text(render(report, fmt))
             typer.echo(f"wrote {output}", err=True)
