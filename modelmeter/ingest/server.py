@@ -407,7 +407,7 @@ def gunzipped_size(raw: bytes, limit: int) -> int | None:
     data = raw
     while data:
         decompressor = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
-        while data:
+        while data and not decompressor.eof:
             total += len(decompressor.decompress(data, _READ_CHUNK))
             if total > limit:
                 return None
