@@ -200,6 +200,7 @@ class _ClientGone(Exception):
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     timeout = IDLE_SECONDS
+    disable_nagle_algorithm = True  # headers and body go out as two writes: no delayed-ACK stall
     server: OtlpServer
 
     def log_message(self, format: str, *args: Any) -> None:
