@@ -30,6 +30,9 @@ import duckdb
 import httpx
 import orjson
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from support.disk import fill  # the tests' helper: fill a disk to the last byte
+
 CLI = str(Path(sys.executable).with_name("modelmeter"))
 _ids = iter(range(1, 1 << 62))
 _id_lock = threading.Lock()
@@ -160,19 +163,6 @@ def spool_disk(directory: Path, size: str) -> Iterator[bool]:
     finally:
         if mounted:
             subprocess.run(["umount", "-l", str(directory)], check=False)
-
-
-def fill(directory: Path) -> Path:
-    filler = directory / ".filler"
-    fd = os.open(filler, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    try:
-        for block in (b"\0" * (1 << 20), b"\0" * 4096, b"\0"):
-            with contextlib.suppress(OSError):
-                while os.write(fd, block):
-                    pass
-    finally:
-        os.close(fd)
-    return filler
 
 
 def main() -> None:
