@@ -70,7 +70,10 @@ def connect_checked(path: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection
         raise DamagedDatabase(damaged_message(path, str(exc).splitlines()[0])) from exc
     except (duckdb.SerializationException, duckdb.InternalException) as exc:
         raise DamagedDatabase(damaged_message(path, str(exc).splitlines()[0])) from exc
-    row = con.execute("SELECT total_blocks, block_size FROM pragma_database_size()").fetchone()
+    found = con.execute(
+        "SELECT total_blocks, block_size FROM pragma_database_size() WHERE database_name = current_database()"
+    ).fetchall()
+    row = found[0] if found else None
     if row is not None and path.exists():
         expected = _HEADER_BYTES + int(row[0]) * int(row[1])
         if int(row[0]) and path.stat().st_size < expected:
