@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -104,6 +105,17 @@ def damaged_message(path: Path, reason: str) -> str:
             "(re-ingest the original files if you still have them)"
         )
     return f"the database {path} is damaged ({reason}): restore it from a backup, {rebuild}"
+
+
+@contextlib.contextmanager
+def private_files() -> Iterator[None]:
+    """Files made meanwhile are the owner's only (the write-ahead log and DuckDB's spill files
+    appear while the store is written); the caller's umask comes back afterwards."""
+    previous = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(previous)
 
 
 def make_private(path: Path) -> None:

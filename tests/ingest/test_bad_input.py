@@ -4,6 +4,7 @@ database is private whatever the umask. The real CLI in a subprocess."""
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import os
 import subprocess
@@ -112,18 +113,26 @@ def test_a_database_that_is_not_one_says_so_and_that_the_spool_cannot_rebuild_it
 
 
 @pytest.mark.parametrize("umask", [0o000, 0o022])
-def test_the_database_is_private_whatever_the_umask(tmp_path: Path, umask: int) -> None:
-    write_ndjson(tmp_path / "spool" / "spans-1.ndjson", [record() for _ in range(5)])
+def test_the_database_is_private_whatever_the_umask_also_while_it_is_written(
+    tmp_path: Path, umask: int
+) -> None:
     db = tmp_path / "out" / "modelmeter.duckdb"
-    done = subprocess.run(
-        [cli(), "ingest", str(tmp_path / "spool"), "--db", str(db)],
-        capture_output=True,
+    write_ndjson(tmp_path / "first" / "spans-0.ndjson", [record()])
+    assert run_cli("ingest", str(tmp_path / "first"), "--db", str(db)).returncode == 0
+    for number in range(4):  # a second run: its write-ahead log is new, made mid-run
+        write_ndjson(tmp_path / "spool" / f"spans-{number}.ndjson", [record() for _ in range(3000)])
+    seen: dict[str, int] = {}
+    ingest = subprocess.Popen(
+        [cli(), "ingest", str(tmp_path / "spool"), "--db", str(db), "--batch-spans", "3000"],
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=60,
         preexec_fn=lambda: os.umask(umask),
     )
-    assert done.returncode == 0, done.stderr
-    assert db.stat().st_mode & 0o777 == 0o600
-    assert not db.with_name(db.name + ".wal").exists() or (
-        db.with_name(db.name + ".wal").stat().st_mode & 0o777 == 0o600
-    )
+    while ingest.poll() is None:  # the write-ahead log and spill files exist only mid-run
+        for path in db.parent.rglob("*"):
+            with contextlib.suppress(FileNotFoundError):
+                seen[path.name] = path.stat().st_mode & 0o777
+    assert ingest.wait() == 0, ingest.stderr.read() if ingest.stderr else ""
+    seen[db.name] = db.stat().st_mode & 0o777
+    assert {name: mode for name, mode in seen.items() if mode & 0o077} == {}
+    assert seen[db.name] == 0o600
