@@ -105,6 +105,7 @@ def register(app: typer.Typer) -> None:
             False, "--wide", help="table: every column, more rows and each headline's definition."
         ),
     ) -> None:
+        from modelmeter.ingest.store import damage_reported
         from modelmeter.reports import ReportDataError, build_report, default_db_path, open_db
         from modelmeter.reports.params import ReportParams, parse_when
         from modelmeter.reports.render import FILE_FORMATS, render, render_terminal, write_tables
@@ -137,8 +138,9 @@ def register(app: typer.Typer) -> None:
                 keep_incidents=keep_incidents,
             )
             con = open_db(db or default_db_path())
-            report = build_report(kind, con, params)
-        except (ReportDataError, ValueError) as exc:
+            with damage_reported(db or default_db_path()):
+                report = build_report(kind, con, params)
+        except (ReportDataError, ValueError) as exc:  # DamagedDatabase is a ValueError
             raise _fail(str(exc)) from exc
         if fmt in FILE_FORMATS:
             target = output or Path(f"modelmeter-{kind}")
@@ -163,6 +165,7 @@ def register(app: typer.Typer) -> None:
         at: str | None = typer.Option(None, help="Check as of this time (default now): ISO date/datetime."),
         fmt: str = typer.Option("table", "--format", "-f", help="table or json."),
     ) -> None:
+        from modelmeter.ingest.store import damage_reported
         from modelmeter.reports import ReportDataError, default_db_path, open_db
         from modelmeter.reports.budgets import (
             EXIT_CODES,
@@ -179,7 +182,8 @@ def register(app: typer.Typer) -> None:
             when = parse_when(at, now) if at else now
             budgets = load_budgets(path)
             con = open_db(db or default_db_path())
-            checks = check_budgets(con, budgets, when)
+            with damage_reported(db or default_db_path()):
+                checks = check_budgets(con, budgets, when)
         except (ReportDataError, ValueError) as exc:
             raise _fail(str(exc)) from exc
         status = overall(checks)
