@@ -37,8 +37,11 @@ APPROXIMATE = (
 
 
 def bucket_sql(column: str) -> str:
-    """SQL: the bucket number of `column` (NULL stays NULL, which `greatest` would not keep)."""
-    return f"ceil(ln(CASE WHEN {column} < {FLOOR} THEN {FLOOR} ELSE {column} END) / ln({GROWTH}))::INTEGER"
+    """SQL: the bucket number of `column` (NULL stays NULL, which `greatest` would not keep).
+
+    Plain SQL that DuckDB and Spark SQL both run, so the lake's daily histograms have one definition.
+    """
+    return f"CAST(ceil(ln(CASE WHEN {column} < {FLOOR} THEN {FLOOR} ELSE {column} END) / ln({GROWTH})) AS INTEGER)"
 
 
 def representative(buckets: np.ndarray) -> np.ndarray:

@@ -8,7 +8,7 @@ and the weekly page the few thousand values around each headline percentile).
 from __future__ import annotations
 
 import os
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +52,27 @@ def open_db(path: Path) -> duckdb.DuckDBPyConnection:
         con.close()
         raise ReportDataError(
             f"{path} holds no calls yet: run your app instrumented, then `modelmeter ingest`"
+        )
+    return con
+
+
+def open_lake(uri: str, since: datetime | None = None, until: datetime | None = None) -> duckdb.DuckDBPyConnection:
+    """An in-memory connection whose `calls` and `attempts` are views over a lake's days in the window,
+    with its current daily rollups attached (modelmeter/lake/read.py)."""
+    from modelmeter.lake.location import Lake, LakeError
+    from modelmeter.lake.read import attach
+
+    try:
+        lake = Lake.at(uri)
+        con = lake.connect()
+        days = attach(con, lake, since, until)
+    except (LakeError, OSError, duckdb.Error) as exc:
+        raise ReportDataError(f"cannot read the lake at {uri}: {exc}") from exc
+    if not days:
+        con.close()
+        raise ReportDataError(
+            f"the lake at {uri} holds no calls{' in this window' if since or until else ''}: "
+            "run `modelmeter ingest --lake` first"
         )
     return con
 
