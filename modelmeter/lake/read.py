@@ -57,14 +57,14 @@ def union_sql(lake: Lake, table: str, days: DayFiles) -> str | None:
     single = [f for files in days.by_day.values() if len(files) == 1 for f in files]
     parts = []
     if single:
-        parts.append(f"SELECT * FROM {_read(lake, single)}")
+        parts.append(f"SELECT * FROM {read_files(lake, single)}")
     for files in days.by_day.values():
         if len(files) > 1:
-            parts.append(DEDUPE_SQL.format(columns="* EXCLUDE (copy_rank)", newest=NEWEST[table], source=_read(lake, files)))
+            parts.append(DEDUPE_SQL.format(columns="* EXCLUDE (copy_rank)", newest=NEWEST[table], source=read_files(lake, files)))
     return " UNION ALL BY NAME ".join(f"({p})" for p in parts) if parts else None
 
 
-def _read(lake: Lake, files: list[str]) -> str:
+def read_files(lake: Lake, files: list[str]) -> str:
     listed = ", ".join("'" + lake.url(f).replace("'", "''") + "'" for f in files)
     return f"read_parquet([{listed}], union_by_name = true, hive_partitioning = false)"
 
@@ -78,7 +78,7 @@ def attach_rollups(con: duckdb.DuckDBPyConnection, lake: Lake, days: list[date])
     if not found["calls"]:
         return
     for kind, view in ROLLUP_VIEWS.items():
-        con.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT * FROM {_read(lake, found[kind])}")
+        con.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT * FROM {read_files(lake, found[kind])}")
 
 
 def attach(con: duckdb.DuckDBPyConnection, lake: Lake, since: datetime | None, until: datetime | None) -> int:

@@ -25,7 +25,7 @@ from typing import Protocol
 import polars as pl
 
 from modelmeter.lake.location import Lake, LakeError
-from modelmeter.lake.read import DEDUPE_SQL, NEWEST, DayFiles
+from modelmeter.lake.read import DEDUPE_SQL, NEWEST, DayFiles, read_files
 from modelmeter.reports import rollup as definition
 
 KINDS = ("durations", "ttfts", "calls")  # the order they are written in: calls marks completion
@@ -52,8 +52,7 @@ class DuckDBEngine:
     def compute(self, lake: Lake, files: list[str]) -> dict[str, pl.DataFrame]:
         con = lake.connect()
         try:
-            listed = ", ".join("'" + lake.url(f).replace("'", "''") + "'" for f in files)
-            con.execute(f"CREATE VIEW raw_calls AS SELECT * FROM read_parquet([{listed}], union_by_name = true, hive_partitioning = false)")
+            con.execute(f"CREATE VIEW raw_calls AS SELECT * FROM {read_files(lake, files)}")
             columns = ", ".join(f'"{c}"' for c in con.sql("SELECT * FROM raw_calls LIMIT 0").columns)
             dedupe = DEDUPE_SQL.format(columns=columns, newest=NEWEST["calls"], source="raw_calls")
             con.execute(f"CREATE VIEW calls AS {dedupe}")
