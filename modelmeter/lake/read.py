@@ -64,9 +64,10 @@ def union_sql(lake: Lake, table: str, days: DayFiles) -> str | None:
     return " UNION ALL BY NAME ".join(f"({p})" for p in parts) if parts else None
 
 
-def read_files(lake: Lake, files: list[str]) -> str:
+def read_files(lake: Lake, files: list[str], *, hive: bool = False) -> str:
+    """DuckDB: a read of these lake files (with their `day` partition as a column when `hive`)."""
     listed = ", ".join("'" + lake.url(f).replace("'", "''") + "'" for f in files)
-    return f"read_parquet([{listed}], union_by_name = true, hive_partitioning = false)"
+    return f"read_parquet([{listed}], union_by_name = true, hive_partitioning = {str(hive).lower()})"
 
 
 def attach_rollups(con: duckdb.DuckDBPyConnection, lake: Lake, days: list[date]) -> None:

@@ -1,7 +1,7 @@
 """`modelmeter rollup`: the daily rollups of a lake, computed by DuckDB or Apache Spark.
 
-The definition lives in reports/rollup.py (`DAILY_SQL`, `DAILY_HISTOGRAMS`): plain SQL over one
-day's deduplicated `calls` (read.DEDUPE_SQL), which both engines run as it is. The engines only
+The definition lives in reports/rollup.py (`DAILY_SQL`, `DAILY_HISTOGRAMS`): plain SQL over the
+deduplicated `calls` (read.DEDUPE_SQL) with their `day` partition, which both engines run as it is. The engines only
 register that view and hand back the small results; the results are then typed and ordered the
 same way and written by the same code, so the two engines produce the same files.
 
@@ -28,6 +28,8 @@ from modelmeter.lake.location import Lake, LakeError
 from modelmeter.lake.read import DEDUPE_SQL, NEWEST, DayFiles, read_files
 from modelmeter.reports import rollup as definition
 
+# days per engine job: one scan serves them all, and deduplication sorts no more than a week at once
+DAYS_PER_JOB = 7
 KINDS = ("durations", "ttfts", "calls")  # the order they are written in: calls marks completion
 QUERIES = {"calls": definition.DAILY_SQL, **definition.DAILY_HISTOGRAMS}
 # how each kind's rows are ordered in the file (NULLs last), so equal results give equal files
@@ -42,7 +44,7 @@ class Engine(Protocol):
     name: str
 
     def compute(self, lake: Lake, files: list[str]) -> dict[str, pl.DataFrame]:
-        """The raw results of QUERIES over the deduplicated calls in `files` (one day)."""
+        """The results of QUERIES over the deduplicated calls of `files` (raw calls files, any days)."""
         ...
 
 
@@ -52,7 +54,10 @@ class DuckDBEngine:
     def compute(self, lake: Lake, files: list[str]) -> dict[str, pl.DataFrame]:
         con = lake.connect()
         try:
-            con.execute(f"CREATE VIEW raw_calls AS SELECT * FROM {read_files(lake, files)}")
+            # the day partition as a DATE column, as Spark infers it from the paths
+            con.execute(
+                f"CREATE VIEW raw_calls AS SELECT * FROM {read_files(lake, files, hive=True)}"
+            )
             columns = ", ".join(f'"{c}"' for c in con.sql("SELECT * FROM raw_calls LIMIT 0").columns)
             dedupe = DEDUPE_SQL.format(columns=columns, newest=NEWEST["calls"], source="raw_calls")
             con.execute(f"CREATE VIEW calls AS {dedupe}")
@@ -76,19 +81,31 @@ class SparkEngine:
             .appName("modelmeter-rollup")
             .config("spark.sql.session.timeZone", "UTC")
             .config("spark.ui.enabled", "false")
+            .config("spark.ui.showConsoleProgress", "false")
             .config("spark.sql.shuffle.partitions", "4")
             .getOrCreate()
         )
+        self.spark.sparkContext.setLogLevel("ERROR")
 
     def compute(self, lake: Lake, files: list[str]) -> dict[str, pl.DataFrame]:
         # Spark reads s3:// only as s3a:// with the hadoop-aws jars on its classpath (not in pyspark)
-        urls = [lake.url(f).replace("s3://", "s3a://", 1) for f in files]
-        raw = self.spark.read.option("mergeSchema", "true").parquet(*urls)
+        def spark_url(relative: str) -> str:
+            return lake.url(relative).replace("s3://", "s3a://", 1)
+
+        raw = (
+            self.spark.read.option("mergeSchema", "true")
+            .option("basePath", spark_url("calls"))  # so `day` comes from the paths, as a date
+            .parquet(*map(spark_url, files))
+        )
         raw.createOrReplaceTempView("raw_calls")
         columns = ", ".join(f"`{c}`" for c in raw.columns)
         dedupe = DEDUPE_SQL.format(columns=columns, newest=NEWEST["calls"], source="raw_calls")
-        self.spark.sql(dedupe).createOrReplaceTempView("calls")
-        return {kind: _from_spark(self.spark.sql(sql)) for kind, sql in QUERIES.items()}
+        calls = self.spark.sql(dedupe).cache()  # three queries, one deduplication
+        calls.createOrReplaceTempView("calls")
+        try:
+            return {kind: _from_spark(self.spark.sql(sql)) for kind, sql in QUERIES.items()}
+        finally:
+            calls.unpersist()
 
     def stop(self) -> None:
         self.spark.stop()
@@ -98,15 +115,14 @@ def _from_spark(frame: object) -> pl.DataFrame:
     return pl.from_arrow(frame.toArrow())  # type: ignore[attr-defined,return-value]
 
 
-def typed(kind: str, day: date, frame: pl.DataFrame) -> pl.DataFrame:
-    """An engine's result as stored: the day first, the same types and row order whatever the engine."""
+def typed(kind: str, frame: pl.DataFrame) -> pl.DataFrame:
+    """An engine's result as stored: the same types and row order whatever the engine."""
     if kind == "calls":
         frame = frame.cast(definition.SUM_TYPES)  # type: ignore[arg-type]
     else:
         frame = frame.cast({"bucket": pl.Int32(), "n": pl.Int64()})
-    frame = frame.cast({c: pl.String() for c in definition.KEYS if c in frame.columns})
-    ordered = frame.sort(ORDER[kind], nulls_last=True)
-    return ordered.select(pl.lit(day).alias("day"), pl.all())
+    frame = frame.cast({"day": pl.Date(), **{c: pl.String() for c in definition.KEYS if c in frame.columns}})
+    return frame.sort(["day", *ORDER[kind]], nulls_last=True)
 
 
 def fingerprint(lake: Lake, files: list[str]) -> str:
@@ -134,29 +150,38 @@ def closed_days(lake: Lake, today: date | None = None) -> Iterator[tuple[date, l
             yield day, files
 
 
-def roll_up(lake: Lake, engine: Engine, *, days: list[date] | None = None, force: bool = False) -> RollupResult:
+def roll_up(
+    lake: Lake, engine: Engine, *, days: list[date] | None = None, force: bool = False
+) -> RollupResult:
     """Write the daily rollups of the closed days (or of `days`) that lack current ones."""
     by_day = DayFiles.of(lake, "calls").by_day
     wanted = [(d, by_day[d]) for d in days if d in by_day] if days is not None else list(closed_days(lake))
     existing = set(lake.files("rollups"))
     result = RollupResult([], [])
+    stale: list[tuple[date, list[str], str]] = []
     for day, files in wanted:
         fp = fingerprint(lake, files)
         if not force and all(rollup_path(k, day, fp) in existing for k in KINDS):
             result.current.append(day)
-            continue
-        frames = engine.compute(lake, files)
-        with tempfile.TemporaryDirectory(prefix="modelmeter-rollup-") as scratch:
-            for kind in KINDS:
-                local = Path(scratch) / f"{kind}.parquet"
-                typed(kind, day, frames[kind]).write_parquet(local)
-                lake.put(local, rollup_path(kind, day, fp))
-        stale = [
-            f for f in existing if any(f.startswith(f"rollups/{k}/day={day.isoformat()}/") for k in KINDS)
-        ]
-        lake.remove([f for f in stale if not f.endswith(f"/{fp}.parquet")])
-        result.rolled.append(day)
+        else:
+            stale.append((day, files, fp))
+    for start in range(0, len(stale), DAYS_PER_JOB):
+        job = stale[start : start + DAYS_PER_JOB]
+        frames = {k: typed(k, f) for k, f in engine.compute(lake, [f for _, files, _ in job for f in files]).items()}
+        for day, _, fp in job:
+            _write_day(lake, day, fp, frames, existing)
+            result.rolled.append(day)
     return result
+
+
+def _write_day(lake: Lake, day: date, fp: str, frames: dict[str, pl.DataFrame], existing: set[str]) -> None:
+    with tempfile.TemporaryDirectory(prefix="modelmeter-rollup-") as scratch:
+        for kind in KINDS:
+            local = Path(scratch) / f"{kind}.parquet"
+            frames[kind].filter(pl.col("day") == day).write_parquet(local)
+            lake.put(local, rollup_path(kind, day, fp))
+    folders = tuple(f"rollups/{kind}/day={day.isoformat()}/" for kind in KINDS)
+    lake.remove([f for f in existing if f.startswith(folders) and not f.endswith(f"/{fp}.parquet")])
 
 
 def current_rollups(lake: Lake, days: list[date]) -> dict[str, list[str]]:

@@ -60,20 +60,21 @@ _SUMS = {
     "cache_write_tokens": "sum(cache_write_tokens)",
     "last_seen": "max(start_time)",
 }
-# the daily rollup over one day's `calls`, one text for DuckDB and Spark SQL
+# The daily rollup: one text for DuckDB and Spark SQL, over `calls` with a `day` column (the lake's
+# day partition, a DATE).
 DAILY_SQL = (
-    f"SELECT {', '.join(KEYS)}, {', '.join(f'{sql} AS {name}' for name, sql in _FLAGS.items())}, "
+    f"SELECT day, {', '.join(KEYS)}, {', '.join(f'{sql} AS {name}' for name, sql in _FLAGS.items())}, "
     f"{', '.join(f'{sql} AS {name}' for name, sql in _SUMS.items())} "
-    f"FROM calls GROUP BY {', '.join(KEYS)}, {', '.join(_FLAGS.values())}"
+    f"FROM calls GROUP BY day, {', '.join(KEYS)}, {', '.join(_FLAGS.values())}"
 )
 
 
 def daily_histogram_sql(column: str, where: str) -> str:
-    """The daily histogram of `column` over one day's `calls` where `where` holds (DuckDB and Spark SQL)."""
+    """The daily histogram of `column` over `calls` where `where` holds (DuckDB and Spark SQL)."""
     bucket = histogram.bucket_sql(column)
     return (
-        f"SELECT {', '.join(LATENCY_KEYS)}, {bucket} AS {histogram.BUCKET}, count(*) AS {histogram.COUNT} "
-        f"FROM calls WHERE {where} GROUP BY {', '.join(LATENCY_KEYS)}, {bucket}"
+        f"SELECT day, {', '.join(LATENCY_KEYS)}, {bucket} AS {histogram.BUCKET}, count(*) AS {histogram.COUNT} "
+        f"FROM calls WHERE {where} GROUP BY day, {', '.join(LATENCY_KEYS)}, {bucket}"
     )
 
 
