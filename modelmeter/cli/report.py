@@ -124,7 +124,7 @@ def register(app: typer.Typer) -> None:
                 b=b,
                 policy=policy,
             )
-            con = open_lake(lake, params.since, params.until) if lake else open_db(db or default_db_path())
+            con = open_lake(lake) if lake else open_db(db or default_db_path())
             report = build_report(kind, con, params)
         except (ReportDataError, ValueError) as exc:
             raise _fail(str(exc)) from exc

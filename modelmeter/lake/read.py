@@ -3,7 +3,7 @@
 A day written by one file holds each span once. A day with several files (two hosts, a re-run over a
 grown spool, a compaction in progress) may hold a span twice, so its rows go through `DEDUPE_SQL`,
 which keeps one row per `(trace_id, span_id)`; days with one file are read as they are, which lets
-DuckDB skip row groups by their time statistics. Given a window, only the days it touches are listed.
+DuckDB skip row groups by their time statistics.
 Valid daily rollups (see rollup.py) are attached as `rollup_calls`, `rollup_durations`, `rollup_ttfts`
 for the reports to use in place of raw days.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 
 import duckdb
 
@@ -45,12 +45,6 @@ class DayFiles:
                 by_day[date.fromisoformat(part[4:])].append(relative)
         return DayFiles(dict(sorted(by_day.items())))
 
-    def within(self, since: datetime | None, until: datetime | None) -> DayFiles:
-        """Only the days a window [since, until) touches (UTC)."""
-        first = since.astimezone(UTC).date() if since else date.min
-        last = (until - timedelta(microseconds=1)).astimezone(UTC).date() if until else date.max
-        return DayFiles({d: f for d, f in self.by_day.items() if first <= d <= last})
-
 
 def union_sql(lake: Lake, table: str, days: DayFiles) -> str | None:
     """SQL over the days' files: plain reads of single-file days, deduplicated reads of the others."""
@@ -82,15 +76,20 @@ def attach_rollups(con: duckdb.DuckDBPyConnection, lake: Lake, days: list[date])
         con.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT * FROM {read_files(lake, found[kind])}")
 
 
-def attach(con: duckdb.DuckDBPyConnection, lake: Lake, since: datetime | None, until: datetime | None) -> int:
-    """Views `calls`, `attempts` and the rollups over the days of the window; returns how many days."""
-    calls = DayFiles.of(lake, "calls").within(since, until)
+def attach(con: duckdb.DuckDBPyConnection, lake: Lake) -> int:
+    """Views `calls`, `attempts` and the current rollups over the lake; returns how many days it holds.
+
+    Every day is listed (a report's window is only known to the report, which may also look at the
+    period before it); DuckDB skips the row groups of single-file days outside a query's time range
+    by their statistics.
+    """
+    calls = DayFiles.of(lake, "calls")
     sql = union_sql(lake, "calls", calls)
     if sql is None:
         return 0
     con.execute(f"CREATE OR REPLACE VIEW calls AS {sql}")
-    attempts = union_sql(lake, "attempts", DayFiles.of(lake, "attempts").within(since, until))
-    if attempts is None:  # no retried call in the window
+    attempts = union_sql(lake, "attempts", DayFiles.of(lake, "attempts"))
+    if attempts is None:  # no retried call anywhere
         columns = ", ".join(f'"{n}" {t}' for n, t in [*ATTEMPT_KEYS, *span_columns()])
         con.execute(f"CREATE OR REPLACE TABLE attempts ({columns})")
     else:

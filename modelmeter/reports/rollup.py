@@ -91,6 +91,7 @@ SUM_TYPES: dict[str, pl.DataType] = {
     **{name: pl.Int64() for name in ("cache_read_tokens", "cache_write_tokens")},
     "last_seen": pl.Datetime("us", "UTC"),
 }
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # a connection opened on a lake has the valid daily rollups as these views (modelmeter/lake/read.py)
 ROLLUP_VIEWS = {"calls": "rollup_calls", "durations": "rollup_durations", "ttfts": "rollup_ttfts"}
 
@@ -123,7 +124,7 @@ def build_rollup(con: duckdb.DuckDBPyConnection, params: ReportParams) -> WeekRo
     days = _rolled_days(con, params)
     if not days:
         return _from_calls(con, scope)
-    rest = _from_calls(con, scope.and_(f"NOT ({DAY_NUMBER} IN ({', '.join(map(str, days))}))"))
+    rest = _from_calls(con, _outside(scope, params, days))
     in_scope = pl.col("day").is_in(days)
     for column, values in params.filters.items():
         in_scope &= pl.col(column).is_in(list(values))
@@ -158,12 +159,37 @@ def _rolled_days(con: duckdb.DuckDBPyConnection, params: ReportParams) -> list[i
     ).fetchall()
     days = []
     for day, last in rows:
-        start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+        start = _EPOCH + timedelta(days=(day - _EPOCH.date()).days)
         starts_inside = params.since is None or start >= params.since
         ends_inside = params.until is None or start + timedelta(days=1) <= params.until or last < params.until
         if starts_inside and ends_inside:
-            days.append((day - datetime(1970, 1, 1, tzinfo=UTC).date()).days)
+            days.append((day - _EPOCH.date()).days)
     return days
+
+
+def _outside(scope: Scope, params: ReportParams, days: list[int]) -> Scope:
+    """`scope` minus the rolled-up days, as plain time ranges (which DuckDB checks against row-group
+    statistics, so the rolled-up days are mostly not read at all)."""
+    edges: list[tuple[datetime | None, datetime | None]] = []
+    lower = params.since
+    for day in sorted(days):
+        start = _EPOCH + timedelta(days=day)
+        if lower is None or lower < start:
+            edges.append((lower, start))
+        lower = start + timedelta(days=1)
+    if params.until is None or lower is None or lower < params.until:
+        edges.append((lower, params.until))
+    ranges, args = [], {}
+    for index, (low, high) in enumerate(edges):
+        parts = []
+        if low is not None:
+            parts.append(f"start_time >= $rest_from_{index}")
+            args[f"rest_from_{index}"] = low
+        if high is not None:
+            parts.append(f"start_time < $rest_to_{index}")
+            args[f"rest_to_{index}"] = high
+        ranges.append(" AND ".join(parts) or "TRUE")
+    return scope.and_(" OR ".join(f"({r})" for r in ranges) or "FALSE", **args)
 
 
 def _from_calls(con: duckdb.DuckDBPyConnection, scope: Scope) -> WeekRollup:

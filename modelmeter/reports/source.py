@@ -8,7 +8,7 @@ and the weekly page the few thousand values around each headline percentile).
 from __future__ import annotations
 
 import os
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -56,8 +56,8 @@ def open_db(path: Path) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def open_lake(uri: str, since: datetime | None = None, until: datetime | None = None) -> duckdb.DuckDBPyConnection:
-    """An in-memory connection whose `calls` and `attempts` are views over a lake's days in the window,
+def open_lake(uri: str) -> duckdb.DuckDBPyConnection:
+    """An in-memory connection whose `calls` and `attempts` are views over a lake, one row per span,
     with its current daily rollups attached (modelmeter/lake/read.py)."""
     from modelmeter.lake.location import Lake, LakeError
     from modelmeter.lake.read import attach
@@ -65,14 +65,13 @@ def open_lake(uri: str, since: datetime | None = None, until: datetime | None = 
     try:
         lake = Lake.at(uri)
         con = lake.connect()
-        days = attach(con, lake, since, until)
+        days = attach(con, lake)
     except (LakeError, OSError, duckdb.Error) as exc:
         raise ReportDataError(f"cannot read the lake at {uri}: {exc}") from exc
     if not days:
         con.close()
         raise ReportDataError(
-            f"the lake at {uri} holds no calls{' in this window' if since or until else ''}: "
-            "run `modelmeter ingest --lake` first"
+            f"the lake at {uri} holds no calls: run `modelmeter ingest --lake` first"
         )
     return con
 
