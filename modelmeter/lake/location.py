@@ -9,6 +9,7 @@ DuckDB's own httpfs extension is not needed.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import uuid
@@ -28,12 +29,14 @@ class LakeError(ValueError):
     """A lake URI or lake content that cannot be used (one line for the user)."""
 
 
+@functools.cache
 def s3_filesystem() -> AbstractFileSystem:
+    """One S3 filesystem per process (creating one sets up a client session: slow)."""
     try:
         import s3fs
     except ImportError as exc:
         raise LakeError("s3:// needs s3fs: pip install s3fs (or 'modelmeter[spark]')") from exc
-    # a fresh instance per process: s3fs caches listings, and the lake changes under other writers
+    # no listings cache: the lake changes under other writers
     return s3fs.S3FileSystem(skip_instance_cache=True, use_listings_cache=False)
 
 

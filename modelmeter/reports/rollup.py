@@ -130,9 +130,8 @@ def build_rollup(con: duckdb.DuckDBPyConnection, params: ReportParams) -> WeekRo
         in_scope &= pl.col(column).is_in(list(values))
 
     def rolled(kind: str) -> pl.DataFrame:
-        return pl.from_arrow(con.sql(f"SELECT * FROM {ROLLUP_VIEWS[kind]}").arrow()).with_columns(  # type: ignore[return-value]
-            pl.col("day").cast(pl.Date).cast(pl.Int64)
-        ).filter(in_scope)
+        frame = con.sql(f"SELECT * FROM {ROLLUP_VIEWS[kind]}").pl()
+        return frame.with_columns(pl.col("day").cast(pl.Date).cast(pl.Int64)).filter(in_scope)
 
     calls = pl.concat([rest.calls, rolled("calls").select(rest.calls.columns).cast(rest.calls.schema)])
 

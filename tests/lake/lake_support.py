@@ -14,8 +14,9 @@ from typing import Any
 import duckdb
 
 from modelmeter.record import RECORD_COLUMNS
-from modelmeter.reports import ReportParams, build_report
+from modelmeter.reports import ReportParams, build_report, open_db
 from modelmeter.reports.render import render
+from modelmeter.reports.source import open_lake
 from modelmeter.reports.synthetic import create_database
 
 REPORT_KINDS = ("inventory", "cost", "latency", "failover", "compare", "tiers", "weekly")
@@ -79,3 +80,32 @@ def differences(a: Any, b: Any, path: str = "") -> Iterator[str]:
             yield from differences(x, y, f"{path}[{index}]")
     elif a != b:
         yield f"{path}: {a!r} != {b!r}"
+
+
+def normalised(data: Any) -> Any:
+    """Report data with what depends on row order among equal keys or on float noise made comparable:
+    table rows as a sorted list, chart datasets by content (their names are hashes of the floats)."""
+    if isinstance(data, dict):
+        if "datasets" in data:
+            data = {**data, "datasets": [_rows(rows) for rows in data["datasets"].values()]}
+            data["data"] = {k: v for k, v in data.get("data", {}).items() if k != "name"}
+        if isinstance(data.get("rows"), list):
+            data = {**data, "rows": _rows(data["rows"])}
+        return {k: normalised(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [normalised(v) for v in data]
+    return data
+
+
+def _rows(rows: list[Any]) -> list[Any]:
+    """Rows sorted by their values other than floats (which may differ in the last digits)."""
+    return sorted(rows, key=lambda row: repr(sorted((k, v) for k, v in row.items() if not isinstance(v, float))))
+
+
+def assert_reports_equal(
+    lake: Path | str, db: Path, policy: Path, kinds: tuple[str, ...] = REPORT_KINDS, **params: Any
+) -> None:
+    for kind in kinds:
+        ours = normalised(report_data(open_lake(str(lake)), kind, policy, **params))
+        reference = normalised(report_data(open_db(db), kind, policy, **params))
+        assert list(differences(ours, reference)) == [], kind

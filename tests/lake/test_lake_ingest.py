@@ -11,11 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from lake_support import REPORT_KINDS, differences, report_data, run_cli
+from lake_support import assert_reports_equal, differences, normalised, report_data, run_cli
 
 from modelmeter.lake.location import Lake
 from modelmeter.lake.read import DayFiles
-from modelmeter.reports import open_db
 from modelmeter.reports.source import open_lake
 
 
@@ -25,33 +24,6 @@ def reference(spool: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     db = tmp_path_factory.mktemp("reference") / "calls.duckdb"
     assert run_cli("ingest", spool, "--db", db, "-q").returncode == 0
     return db
-
-
-def _normalised(data: Any) -> Any:
-    """Report data with what depends on row order among equal keys or on float noise made comparable:
-    table rows as a sorted list, chart datasets by content (their names are hashes of the floats)."""
-    if isinstance(data, dict):
-        if "datasets" in data:
-            data = {**data, "datasets": [_rows(rows) for rows in data["datasets"].values()]}
-            data["data"] = {k: v for k, v in data.get("data", {}).items() if k != "name"}
-        if isinstance(data.get("rows"), list):
-            data = {**data, "rows": _rows(data["rows"])}
-        return {k: _normalised(v) for k, v in data.items()}
-    if isinstance(data, list):
-        return [_normalised(v) for v in data]
-    return data
-
-
-def _rows(rows: list[Any]) -> list[Any]:
-    """Rows sorted by their values other than floats (which may differ in the last digits)."""
-    return sorted(rows, key=lambda row: repr(sorted((k, v) for k, v in row.items() if not isinstance(v, float))))
-
-
-def assert_reports_equal(lake: Path | str, db: Path, policy: Path, **params: Any) -> None:
-    for kind in REPORT_KINDS:
-        ours = _normalised(report_data(open_lake(str(lake)), kind, policy, **params))
-        reference = _normalised(report_data(open_db(db), kind, policy, **params))
-        assert list(differences(ours, reference)) == [], kind
 
 
 def lake_rows(lake: Path | str) -> tuple[int, int]:
@@ -138,7 +110,7 @@ def test_report_from_the_cli_reads_the_lake(spool: Path, tmp_path: Path, policy:
     printed = json.loads(out.stdout)
     assert printed["period"]["since"].startswith("2026-11-04")
     expected = report_data(open_lake(str(lake)), "cost", policy, since=at("2026-11-04"))
-    assert list(differences(_normalised(printed), _normalised(expected))) == []
+    assert list(differences(normalised(printed), normalised(expected))) == []
 
 
 def test_bad_lake_input_gets_one_line_and_an_exit_code(tmp_path: Path, spool: Path) -> None:
