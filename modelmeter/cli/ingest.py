@@ -32,7 +32,9 @@ def register(app: typer.Typer) -> None:
             "(s3://bucket/prefix with --lake).",
         ),
         db: Path | None = typer.Option(None, "--db", help=_DB_HELP),
-        lake: str | None = typer.Option(None, "--lake", help="Write Parquet to this lake instead of a database."),
+        lake: str | None = typer.Option(
+            None, "--lake", help="Write Parquet to this lake instead of a database."
+        ),
         prices: Path | None = typer.Option(None, "--prices", help=_PRICES_HELP),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar and no summary."),
         batch_spans: int = typer.Option(

@@ -96,8 +96,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         from modelmeter.reports import ReportDataError, build_report, default_db_path, open_db
         from modelmeter.reports.params import ReportParams, parse_when
-        from modelmeter.reports.source import open_lake
         from modelmeter.reports.render import FILE_FORMATS, render, render_terminal, write_tables
+        from modelmeter.reports.source import open_lake
 
         if kind not in REPORT_KINDS:
             raise _fail(f"unknown report {kind!r}: choose from {', '.join(REPORT_KINDS)}")

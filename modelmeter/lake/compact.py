@@ -15,7 +15,7 @@ from pathlib import Path
 
 from modelmeter.lake.location import Lake
 from modelmeter.lake.read import DEDUPE_SQL, NEWEST, DayFiles, read_files
-from modelmeter.lake.write import TABLES, WRITE_MEMORY, day_dir
+from modelmeter.lake.write import CONTENT_SQL, COPY_OPTIONS, TABLES, WRITE_MEMORY, file_path
 
 
 @dataclass
@@ -42,15 +42,12 @@ def compact_day(lake: Lake, day: date) -> list[Compacted]:
                 "CREATE VIEW one AS "
                 + DEDUPE_SQL.format(columns="* EXCLUDE (copy_rank)", newest=NEWEST[table], source="raw")
             )
-            row = con.execute(
-                "SELECT count(*), bit_xor(md5_number_lower(trace_id || span_id)), "
-                "bit_xor(md5_number_upper(trace_id || span_id)) FROM one"
-            ).fetchone()
+            row = con.execute(f"SELECT {CONTENT_SQL} FROM one").fetchone()
             assert row is not None
             rows, low, high = row
-            relative = f"{day_dir(table, day)}/part-{rows}-{high:016x}{low:016x}.parquet"
+            relative = file_path(table, day, rows, low, high)
             local = Path(scratch) / "day.parquet"
-            con.execute(f"COPY (SELECT * FROM one ORDER BY start_time) TO '{local}' (FORMAT parquet, COMPRESSION zstd)")
+            con.execute(f"COPY (SELECT * FROM one ORDER BY start_time) TO '{local}' {COPY_OPTIONS}")
             con.close()
             lake.put(local, relative)
         lake.remove([f for f in files if f != relative])

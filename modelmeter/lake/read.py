@@ -46,15 +46,18 @@ class DayFiles:
         return DayFiles(dict(sorted(by_day.items())))
 
 
-def union_sql(lake: Lake, table: str, days: DayFiles) -> str | None:
+def union_sql(lake: Lake, table: str, days: DayFiles, *, hive: bool = False) -> str | None:
     """SQL over the days' files: plain reads of single-file days, deduplicated reads of the others."""
     single = [f for files in days.by_day.values() if len(files) == 1 for f in files]
     parts = []
     if single:
-        parts.append(f"SELECT * FROM {read_files(lake, single)}")
+        parts.append(f"SELECT * FROM {read_files(lake, single, hive=hive)}")
     for files in days.by_day.values():
         if len(files) > 1:
-            parts.append(DEDUPE_SQL.format(columns="* EXCLUDE (copy_rank)", newest=NEWEST[table], source=read_files(lake, files)))
+            source = read_files(lake, files, hive=hive)
+            parts.append(
+                DEDUPE_SQL.format(columns="* EXCLUDE (copy_rank)", newest=NEWEST[table], source=source)
+            )
     return " UNION ALL BY NAME ".join(f"({p})" for p in parts) if parts else None
 
 

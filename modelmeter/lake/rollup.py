@@ -1,9 +1,9 @@
 """`modelmeter rollup`: the daily rollups of a lake, computed by DuckDB or Apache Spark.
 
 The definition lives in reports/rollup.py (`DAILY_SQL`, `DAILY_HISTOGRAMS`): plain SQL over the
-deduplicated `calls` (read.DEDUPE_SQL) with their `day` partition, which both engines run as it is. The engines only
-register that view and hand back the small results; the results are then typed and ordered the
-same way and written by the same code, so the two engines produce the same files.
+deduplicated `calls` (read.DEDUPE_SQL) with their `day` partition, which both engines run as it is.
+The engines only register that view and hand back the small results; the results are then typed
+and ordered the same way and written by the same code, so the two engines produce the same files.
 
 Each closed day (before today, UTC) gets `rollups/{calls,durations,ttfts}/day=D/FP.parquet`, where FP
 is a fingerprint of the day's raw files (names, sizes, versions). A day whose rollups carry the
@@ -25,7 +25,7 @@ from typing import Protocol
 import polars as pl
 
 from modelmeter.lake.location import Lake, LakeError
-from modelmeter.lake.read import DEDUPE_SQL, NEWEST, DayFiles, read_files
+from modelmeter.lake.read import DEDUPE_SQL, NEWEST, DayFiles, union_sql
 from modelmeter.reports import rollup as definition
 
 # days per engine job: one scan serves them all, and deduplication sorts no more than a week at once
@@ -43,24 +43,20 @@ ORDER = {
 class Engine(Protocol):
     name: str
 
-    def compute(self, lake: Lake, files: list[str]) -> dict[str, pl.DataFrame]:
-        """The results of QUERIES over the deduplicated calls of `files` (raw calls files, any days)."""
+    def compute(self, lake: Lake, days: DayFiles) -> dict[str, pl.DataFrame]:
+        """The results of QUERIES over the calls of these days, one row per span (DEDUPE_SQL where a
+        day has several files)."""
         ...
 
 
 class DuckDBEngine:
     name = "duckdb"
 
-    def compute(self, lake: Lake, files: list[str]) -> dict[str, pl.DataFrame]:
+    def compute(self, lake: Lake, days: DayFiles) -> dict[str, pl.DataFrame]:
         con = lake.connect()
         try:
-            # the day partition as a DATE column, as Spark infers it from the paths
-            con.execute(
-                f"CREATE VIEW raw_calls AS SELECT * FROM {read_files(lake, files, hive=True)}"
-            )
-            columns = ", ".join(f'"{c}"' for c in con.sql("SELECT * FROM raw_calls LIMIT 0").columns)
-            dedupe = DEDUPE_SQL.format(columns=columns, newest=NEWEST["calls"], source="raw_calls")
-            con.execute(f"CREATE VIEW calls AS {dedupe}")
+            # with the day partition as a DATE column, as Spark infers it from the paths
+            con.execute(f"CREATE VIEW calls AS {union_sql(lake, 'calls', days, hive=True)}")
             return {kind: con.sql(sql).pl() for kind, sql in QUERIES.items()}
         finally:
             con.close()
@@ -75,7 +71,9 @@ class SparkEngine:
         try:
             from pyspark.sql import SparkSession
         except ImportError as exc:
-            raise LakeError("--engine spark needs pyspark: pip install 'modelmeter[spark]' (and Java 17+)") from exc
+            raise LakeError(
+                "--engine spark needs pyspark: pip install 'modelmeter[spark]' (and Java 17+)"
+            ) from exc
         self.spark = (
             SparkSession.builder.master(master)
             .appName("modelmeter-rollup")
@@ -87,7 +85,9 @@ class SparkEngine:
         )
         self.spark.sparkContext.setLogLevel("ERROR")
 
-    def compute(self, lake: Lake, files: list[str]) -> dict[str, pl.DataFrame]:
+    def compute(self, lake: Lake, days: DayFiles) -> dict[str, pl.DataFrame]:
+        files = [f for day_files in days.by_day.values() for f in day_files]
+
         # Spark reads s3:// only as s3a:// with the hadoop-aws jars on its classpath (not in pyspark)
         def spark_url(relative: str) -> str:
             return lake.url(relative).replace("s3://", "s3a://", 1)
@@ -98,9 +98,13 @@ class SparkEngine:
             .parquet(*map(spark_url, files))
         )
         raw.createOrReplaceTempView("raw_calls")
-        columns = ", ".join(f"`{c}`" for c in raw.columns)
-        dedupe = DEDUPE_SQL.format(columns=columns, newest=NEWEST["calls"], source="raw_calls")
-        calls = self.spark.sql(dedupe).cache()  # three queries, one deduplication
+        calls = raw
+        if any(len(day_files) > 1 for day_files in days.by_day.values()):
+            columns = ", ".join(f"`{c}`" for c in raw.columns)
+            calls = self.spark.sql(
+                DEDUPE_SQL.format(columns=columns, newest=NEWEST["calls"], source="raw_calls")
+            )
+        calls = calls.cache()  # three queries, one read
         calls.createOrReplaceTempView("calls")
         try:
             return {kind: _from_spark(self.spark.sql(sql)) for kind, sql in QUERIES.items()}
@@ -167,7 +171,9 @@ def roll_up(
             stale.append((day, files, fp))
     for start in range(0, len(stale), DAYS_PER_JOB):
         job = stale[start : start + DAYS_PER_JOB]
-        frames = {k: typed(k, f) for k, f in engine.compute(lake, [f for _, files, _ in job for f in files]).items()}
+        frames = {
+            k: typed(k, f) for k, f in engine.compute(lake, DayFiles({d: f for d, f, _ in job})).items()
+        }
         for day, _, fp in job:
             _write_day(lake, day, fp, frames, existing)
             result.rolled.append(day)

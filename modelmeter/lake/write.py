@@ -30,8 +30,21 @@ TABLES = ("calls", "attempts")
 WRITE_MEMORY = "1GB"
 
 
+# A file's name: the number of spans it holds and two 64-bit XORs of their ids' MD5 (halves), so the
+# same set of spans always gets the same name, whatever their order.
+CONTENT_SQL = (
+    "count(*), bit_xor(md5_number_lower(trace_id || span_id)), bit_xor(md5_number_upper(trace_id || span_id))"
+)
+COPY_OPTIONS = "(FORMAT parquet, COMPRESSION zstd)"
+
+
 def day_dir(table: str, day: date) -> str:
     return f"{table}/day={day.isoformat()}"
+
+
+def file_path(table: str, day: date, rows: int, low: int, high: int) -> str:
+    """The lake path of a file of `table` for `day` with the content CONTENT_SQL summarises."""
+    return f"{day_dir(table, day)}/part-{rows}-{high:016x}{low:016x}.parquet"
 
 
 @dataclass
@@ -91,17 +104,15 @@ def export(db: Path, lake: Lake, scratch: Path) -> list[str]:
     try:
         for table in TABLES:
             days = con.execute(
-                f"SELECT start_time::DATE AS day, count(*), "
-                f"bit_xor(md5_number_lower(trace_id || span_id)), bit_xor(md5_number_upper(trace_id || span_id)) "
-                f"FROM {table} GROUP BY day ORDER BY day"
+                f"SELECT start_time::DATE AS day, {CONTENT_SQL} FROM {table} GROUP BY day ORDER BY day"
             ).fetchall()
             for day, rows, low, high in days:
-                relative = f"{day_dir(table, day)}/part-{rows}-{high:016x}{low:016x}.parquet"
+                relative = file_path(table, day, rows, low, high)
                 local = scratch / "part.parquet"
                 con.execute(
                     f"COPY (SELECT * FROM {table} WHERE start_time >= $day::TIMESTAMPTZ "
                     f"AND start_time < $day::TIMESTAMPTZ + INTERVAL 1 DAY ORDER BY start_time) "
-                    f"TO '{local}' (FORMAT parquet, COMPRESSION zstd)",
+                    f"TO '{local}' {COPY_OPTIONS}",
                     {"day": day},
                 )
                 lake.put(local, relative)

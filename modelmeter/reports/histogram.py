@@ -41,7 +41,8 @@ def bucket_sql(column: str) -> str:
 
     Plain SQL that DuckDB and Spark SQL both run, so the lake's daily histograms have one definition.
     """
-    return f"CAST(ceil(ln(CASE WHEN {column} < {FLOOR} THEN {FLOOR} ELSE {column} END) / ln({GROWTH})) AS INTEGER)"
+    floored = f"CASE WHEN {column} < {FLOOR} THEN {FLOOR} ELSE {column} END"
+    return f"CAST(ceil(ln({floored}) / ln({GROWTH})) AS INTEGER)"
 
 
 def representative(buckets: np.ndarray) -> np.ndarray:

@@ -51,7 +51,8 @@ _FLAGS = {
 _SUMS = {
     "calls": "count(*)",
     "spend_usd": "sum(cost_usd)",
-    "spend_sq": "sum(CAST(cost_usd AS DOUBLE) * CAST(cost_usd AS DOUBLE))",  # for the spread of cost per call (compare)
+    # for the spread of cost per call (compare)
+    "spend_sq": "sum(CAST(cost_usd AS DOUBLE) * CAST(cost_usd AS DOUBLE))",
     "reported_usd": "sum(reported_cost_usd)",
     "input_tokens": "sum(input_tokens)",
     "output_tokens": "sum(output_tokens)",
@@ -73,7 +74,8 @@ def daily_histogram_sql(column: str, where: str) -> str:
     """The daily histogram of `column` over `calls` where `where` holds (DuckDB and Spark SQL)."""
     bucket = histogram.bucket_sql(column)
     return (
-        f"SELECT day, {', '.join(LATENCY_KEYS)}, {bucket} AS {histogram.BUCKET}, count(*) AS {histogram.COUNT} "
+        f"SELECT day, {', '.join(LATENCY_KEYS)}, {bucket} AS {histogram.BUCKET}, "
+        f"count(*) AS {histogram.COUNT} "
         f"FROM calls WHERE {where} GROUP BY day, {', '.join(LATENCY_KEYS)}, {bucket}"
     )
 

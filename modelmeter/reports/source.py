@@ -70,9 +70,7 @@ def open_lake(uri: str) -> duckdb.DuckDBPyConnection:
         raise ReportDataError(f"cannot read the lake at {uri}: {exc}") from exc
     if not days:
         con.close()
-        raise ReportDataError(
-            f"the lake at {uri} holds no calls: run `modelmeter ingest --lake` first"
-        )
+        raise ReportDataError(f"the lake at {uri} holds no calls: run `modelmeter ingest --lake` first")
     return con
 
 

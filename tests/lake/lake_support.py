@@ -99,7 +99,9 @@ def normalised(data: Any) -> Any:
 
 def _rows(rows: list[Any]) -> list[Any]:
     """Rows sorted by their values other than floats (which may differ in the last digits)."""
-    return sorted(rows, key=lambda row: repr(sorted((k, v) for k, v in row.items() if not isinstance(v, float))))
+    return sorted(
+        rows, key=lambda row: repr(sorted((k, v) for k, v in row.items() if not isinstance(v, float)))
+    )
 
 
 def assert_reports_equal(

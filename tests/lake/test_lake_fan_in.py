@@ -67,14 +67,17 @@ def request(spans: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def as_protobuf(spans: list[dict[str, Any]]) -> bytes:
-    from google.protobuf.json_format import ParseDict
-
     # OTLP/JSON ids are hex; protobuf's JSON mapping wants base64 bytes
     import base64
 
+    from google.protobuf.json_format import ParseDict
+
     converted = [
-        {**s, "traceId": base64.b64encode(bytes.fromhex(s["traceId"])).decode(),
-         "spanId": base64.b64encode(bytes.fromhex(s["spanId"])).decode()}
+        {
+            **s,
+            "traceId": base64.b64encode(bytes.fromhex(s["traceId"])).decode(),
+            "spanId": base64.b64encode(bytes.fromhex(s["spanId"])).decode(),
+        }
         for s in spans
     ]
     return ParseDict(request(converted), ExportTraceServiceRequest()).SerializeToString()
@@ -119,12 +122,16 @@ def test_collector_exporter_output_from_a_directory_reaches_the_lake(tmp_path: P
     assert out.returncode == 0, out.stderr
     con = open_lake(str(lake))
     assert con.sql("SELECT count(*), count(DISTINCT span_id) FROM calls").fetchall() == [(spans, spans)]
-    assert con.sql("SELECT count(*) FROM calls WHERE provider IS NULL OR input_tokens IS NULL").fetchall() == [(0,)]
+    assert con.sql(
+        "SELECT count(*) FROM calls WHERE provider IS NULL OR input_tokens IS NULL"
+    ).fetchall() == [(0,)]
     assert len(Lake.at(lake).files("calls")) == 5  # one file per day: 180 spans 40 minutes apart
 
 
 @pytest.mark.timeout(300)
-def test_s3_in_s3_lake_s3_rollups_and_reports(tmp_path: Path, s3_server: dict[str, str], policy: Path) -> None:
+def test_s3_in_s3_lake_s3_rollups_and_reports(
+    tmp_path: Path, s3_server: dict[str, str], policy: Path
+) -> None:
     spans = collector_output(tmp_path / "otel")
     fs = s3_filesystem()
     fs.mkdir("otel-gateway")
@@ -133,7 +140,9 @@ def test_s3_in_s3_lake_s3_rollups_and_reports(tmp_path: Path, s3_server: dict[st
     fs.put(str(tmp_path / "otel" / "file-exporter") + "/", "otel-gateway/files/", recursive=True)
     assert len(fs.find("otel-gateway")) == 7
     lake = "s3://telemetry/modelmeter"
-    out = run_cli("ingest", "s3://otel-gateway/gateway", "s3://otel-gateway/files", "--lake", lake, env=s3_server)
+    out = run_cli(
+        "ingest", "s3://otel-gateway/gateway", "s3://otel-gateway/files", "--lake", lake, env=s3_server
+    )
     assert out.returncode == 0, out.stderr
     again = run_cli("ingest", "s3://otel-gateway/", "--lake", lake, env=s3_server)  # the same objects again
     assert again.returncode == 0, again.stderr

@@ -89,7 +89,9 @@ def test_two_writers_at_once_with_overlapping_spans_count_each_call_once(
     assert_reports_equal(lake, reference, policy, since=at("2026-11-05"), until=at("2026-11-09T12:00"))
 
 
-def test_reports_from_rollups_cover_filters_and_windows(spool: Path, reference: Path, policy: Path, tmp_path: Path) -> None:
+def test_reports_from_rollups_cover_filters_and_windows(
+    spool: Path, reference: Path, policy: Path, tmp_path: Path
+) -> None:
     lake = tmp_path / "lake"
     assert run_cli("ingest", spool, "--lake", lake, "-q").returncode == 0
     assert run_cli("rollup", "--lake", lake).returncode == 0
@@ -115,7 +117,9 @@ def test_report_from_the_cli_reads_the_lake(spool: Path, tmp_path: Path, policy:
 
 def test_bad_lake_input_gets_one_line_and_an_exit_code(tmp_path: Path, spool: Path) -> None:
     wrong = run_cli("ingest", spool, "--lake", "ftp://example/lake")
-    assert wrong.returncode == 1 and "unsupported lake URI" in wrong.stderr and "Traceback" not in wrong.stderr
+    assert (
+        wrong.returncode == 1 and "unsupported lake URI" in wrong.stderr and "Traceback" not in wrong.stderr
+    )
     empty = run_cli("report", "weekly", "--lake", tmp_path / "nothing")
     assert empty.returncode == 3 and "holds no calls" in empty.stderr and "Traceback" not in empty.stderr
     day = run_cli("lake", "compact", "--lake", tmp_path, "--day", "yesterday")
