@@ -127,8 +127,8 @@ def main() -> None:
     if args.spool_rows:
         spool_dir = args.dir / f"spool-{args.spool_rows}"
         if not spool_dir.exists():
-            sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "lake"))
-            from lake_support import synthetic_spool
+            sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+            from support.lake import synthetic_spool
 
             synthetic_spool(spool_dir, args.spool_rows, days=args.days, files=8)
         spool_lake = args.dir / "spool-lake"

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from lake_support import POLICY, synthetic_spool
+from support.lake import POLICY, synthetic_spool
 
 
 @pytest.fixture(scope="session")

@@ -12,23 +12,21 @@ from typing import Any
 import orjson
 import pytest
 import zstandard
-from lake_support import assert_reports_equal, run_cli
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from support.lake import assert_reports_equal, run_cli
+from support.otlp import otlp_json, otlp_proto, span
 
 from modelmeter.lake.location import Lake, s3_filesystem
 from modelmeter.reports.source import open_lake
 
 NOV_2_2026_NS = 1_793_577_600 * 10**9  # 2026-11-02T00:00:00Z
-HOUR_NS = 3600 * 10**9
 MODELS = [("anthropic", "claude-sonnet-4-5"), ("openai", "gpt-4o-mini"), ("openai", "gpt-4o")]
 
 
 def genai_spans(count: int, first: int) -> list[dict[str, Any]]:
-    """OTLP/JSON spans of GenAI calls (current semantic conventions), one every 40 minutes."""
+    """GenAI calls (current semantic conventions), one every 40 minutes from 2026-11-02."""
     spans = []
     for number in range(first, first + count):
         provider, model = MODELS[number % len(MODELS)]
-        start = NOV_2_2026_NS + number * 2 * HOUR_NS // 3
         attributes = {
             "gen_ai.operation.name": "chat",
             "gen_ai.provider.name": provider,
@@ -36,51 +34,8 @@ def genai_spans(count: int, first: int) -> list[dict[str, Any]]:
             "gen_ai.usage.input_tokens": 1000 + number,
             "gen_ai.usage.output_tokens": 100 + number % 50,
         }
-        spans.append(
-            {
-                "traceId": f"{number + 1:032x}",
-                "spanId": f"{number + 1:016x}",
-                "name": f"chat {model}",
-                "kind": 3,
-                "startTimeUnixNano": str(start),
-                "endTimeUnixNano": str(start + (400 + number % 300) * 10**6),
-                "attributes": [
-                    {"key": k, "value": {"intValue": str(v)} if isinstance(v, int) else {"stringValue": v}}
-                    for k, v in attributes.items()
-                ],
-                "status": {"code": 1},
-            }
-        )
+        spans.append(span(attributes, name=f"chat {model}", start=NOV_2_2026_NS + number * 2400 * 10**9))
     return spans
-
-
-def request(spans: list[dict[str, Any]]) -> dict[str, Any]:
-    """One ExportTraceServiceRequest as OTLP/JSON (what the exporters marshal with otlp_json)."""
-    return {
-        "resourceSpans": [
-            {
-                "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "checkout"}}]},
-                "scopeSpans": [{"scope": {"name": "opentelemetry.instrumentation.genai"}, "spans": spans}],
-            }
-        ]
-    }
-
-
-def as_protobuf(spans: list[dict[str, Any]]) -> bytes:
-    # OTLP/JSON ids are hex; protobuf's JSON mapping wants base64 bytes
-    import base64
-
-    from google.protobuf.json_format import ParseDict
-
-    converted = [
-        {
-            **s,
-            "traceId": base64.b64encode(bytes.fromhex(s["traceId"])).decode(),
-            "spanId": base64.b64encode(bytes.fromhex(s["spanId"])).decode(),
-        }
-        for s in spans
-    ]
-    return ParseDict(request(converted), ExportTraceServiceRequest()).SerializeToString()
 
 
 def collector_output(root: Path) -> int:
@@ -94,12 +49,12 @@ def collector_output(root: Path) -> int:
     """
     files = root / "file-exporter"
     files.mkdir(parents=True)
-    lines = [orjson.dumps(request(genai_spans(20, 20 * i))) for i in range(3)]
+    lines = [orjson.dumps(otlp_json(genai_spans(20, 20 * i))) for i in range(3)]
     (files / "traces.jsonl").write_bytes(b"\n".join(lines[:2]) + b"\n")
     (files / "traces-2026-11-03T01-00-00.000.jsonl").write_bytes(lines[2] + b"\n")
     framed = b""
     for i in range(3, 5):
-        packed = zstandard.ZstdCompressor().compress(as_protobuf(genai_spans(20, 20 * i)))
+        packed = zstandard.ZstdCompressor().compress(otlp_proto(genai_spans(20, 20 * i)))
         framed += struct.pack(">I", len(packed)) + packed
     (files / "traces.proto.zst").write_bytes(framed)
     s3 = root / "awss3" / "gateway"
@@ -109,9 +64,9 @@ def collector_output(root: Path) -> int:
         folder = s3 / f"year=2026/month=11/day={2 + 20 * i * 2 // 3 // 24:02d}/hour={hour:02d}/minute=00"
         folder.mkdir(parents=True, exist_ok=True)
         if i % 2:
-            (folder / f"traces_{i:09d}.json.gz").write_bytes(gzip.compress(orjson.dumps(request(spans))))
+            (folder / f"traces_{i:09d}.json.gz").write_bytes(gzip.compress(orjson.dumps(otlp_json(spans))))
         else:
-            (folder / f"traces_{i:09d}.binpb.gz").write_bytes(gzip.compress(as_protobuf(spans)))
+            (folder / f"traces_{i:09d}.binpb.gz").write_bytes(gzip.compress(otlp_proto(spans)))
     return 9 * 20
 
 

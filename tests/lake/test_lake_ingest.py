@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from lake_support import assert_reports_equal, differences, normalised, report_data, run_cli
+from support.lake import assert_reports_equal, differences, normalised, report_data, run_cli
 
 from modelmeter.lake.location import Lake
 from modelmeter.lake.read import DayFiles
