@@ -43,7 +43,7 @@ def ingest_into_lake(
             err=True,
         )
         if summary.quarantined:
-            typer.echo("quarantined input is listed only in --db mode; rerun with --db to see it", err=True)
+            typer.echo(f"quarantined input (file, line, reason): {lake_uri}/quarantine/", err=True)
     return summary.exit_code
 
 

@@ -6,7 +6,8 @@ then written as one Parquet file under `TABLE/day=YYYY-MM-DD/`. A file is named 
 `(trace_id, span_id)` it holds, so ingesting the same spans again replaces the file instead of
 adding one, and writers on many hosts need no coordination: two files that share a span (two hosts
 fed the same span, or a run that re-read a grown spool) are reconciled by readers, who keep one row
-per `(trace_id, span_id)`, and by `modelmeter lake compact`.
+per `(trace_id, span_id)`, and by `modelmeter lake compact`. Input that ingest quarantines is kept
+too, as `quarantine/quarantine-<digest>.parquet` (file, line, reason, excerpt).
 
 The tries of a retried call are folded into one calls row within a run; tries of one call spread
 over two runs land as two rows (the same limit as two hosts seeing one call's tries).
@@ -94,6 +95,21 @@ def _suffix(key: str) -> str:
     return name[name.find(".") :] if "." in name else ""
 
 
+def _export_quarantine(con: duckdb.DuckDBPyConnection, lake: Lake, scratch: Path) -> list[str]:
+    """The run's quarantined input (file, line, reason, excerpt), kept in the lake under `quarantine/`."""
+    if not con.execute("SELECT count(*) FROM quarantine").fetchall()[0][0]:
+        return []
+    digest = con.execute(
+        "SELECT md5(string_agg(concat_ws(' ', path, line, reason), ' ' ORDER BY path, line, reason)) "
+        "FROM quarantine"
+    ).fetchall()[0][0]
+    relative = f"quarantine/quarantine-{digest[:24]}.parquet"
+    local = scratch / "quarantine.parquet"
+    con.execute(f"COPY (SELECT * FROM quarantine ORDER BY path, line) TO '{local}' {COPY_OPTIONS}")
+    lake.put(local, relative)
+    return [relative]
+
+
 def export(db: Path, lake: Lake, scratch: Path) -> list[str]:
     """Write each day of the scratch database's `calls` and `attempts` to the lake."""
     con = duckdb.connect(str(db), read_only=True)
@@ -117,6 +133,7 @@ def export(db: Path, lake: Lake, scratch: Path) -> list[str]:
                 )
                 lake.put(local, relative)
                 written.append(relative)
+        written += _export_quarantine(con, lake, scratch)
     finally:
         con.close()
     return written

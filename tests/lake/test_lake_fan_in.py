@@ -72,15 +72,25 @@ def collector_output(root: Path) -> int:
 
 def test_collector_exporter_output_from_a_directory_reaches_the_lake(tmp_path: Path) -> None:
     spans = collector_output(tmp_path / "otel")
+    good = orjson.dumps(otlp_json(genai_spans(1, 500)))
+    (tmp_path / "otel" / "file-exporter" / "traces-torn.jsonl").write_bytes(good + b"\n" + good[:40] + b"\n")
     lake = tmp_path / "lake"
     out = run_cli("ingest", tmp_path / "otel", "--lake", lake)
-    assert out.returncode == 0, out.stderr
+    assert out.returncode == 3 and "quarantine" in out.stderr, out.stderr  # ingested, with bad input kept
+    kept = (
+        Lake.at(lake)
+        .connect()
+        .sql(f"SELECT path, line, reason FROM read_parquet('{lake}/quarantine/*.parquet')")
+        .fetchall()
+    )
+    assert [(Path(p).name, line) for p, line, _ in kept] == [("traces-torn.jsonl", 2)]
+    spans += 1
     con = open_lake(str(lake))
     assert con.sql("SELECT count(*), count(DISTINCT span_id) FROM calls").fetchall() == [(spans, spans)]
     assert con.sql(
         "SELECT count(*) FROM calls WHERE provider IS NULL OR input_tokens IS NULL"
     ).fetchall() == [(0,)]
-    assert len(Lake.at(lake).files("calls")) == 5  # one file per day: 180 spans 40 minutes apart
+    assert len(Lake.at(lake).files("calls")) == 6  # one file per day: spans 40 minutes apart
 
 
 @pytest.mark.timeout(300)
