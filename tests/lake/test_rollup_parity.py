@@ -73,3 +73,17 @@ def test_duckdb_and_spark_write_identical_daily_rollups(
         assert_frame_equal(ours, theirs, check_exact=False, rel_tol=1e-12, abs_tol=0)
         integers = [c for c, t in ours.schema.items() if not t.is_float()]
         assert ours.select(integers).equals(theirs.select(integers))
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_rollup_command_on_spark_feeds_the_reports(spool: Path, policy: Path, tmp_path: Path) -> None:
+    from support.lake import assert_reports_equal, run_cli
+
+    lake, db = tmp_path / "lake", tmp_path / "calls.duckdb"
+    assert run_cli("ingest", spool, "--lake", lake, "-q").returncode == 0
+    assert run_cli("ingest", spool, "--db", db, "-q").returncode == 0
+    out = run_cli("rollup", "--lake", lake, "--engine", "spark", "--master", "local[1]")
+    assert out.returncode == 0 and "rolled up 10 day(s) with spark" in out.stderr, out.stderr
+    assert len(Lake.at(lake).files("rollups/calls")) == 10
+    assert_reports_equal(lake, db, policy, kinds=("weekly",))
