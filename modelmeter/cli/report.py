@@ -101,6 +101,8 @@ def register(app: typer.Typer) -> None:
 
         if kind not in REPORT_KINDS:
             raise _fail(f"unknown report {kind!r}: choose from {', '.join(REPORT_KINDS)}")
+        if lake and db:
+            raise _fail("give --db or --lake, not both")
         if fmt not in FORMATS:
             raise _fail(f"unknown format {fmt!r}: choose from {', '.join(FORMATS)}")
         now = datetime.now(UTC)

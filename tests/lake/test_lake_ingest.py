@@ -124,6 +124,8 @@ def test_bad_lake_input_gets_one_line_and_an_exit_code(tmp_path: Path, spool: Pa
     assert empty.returncode == 3 and "holds no calls" in empty.stderr and "Traceback" not in empty.stderr
     day = run_cli("lake", "compact", "--lake", tmp_path, "--day", "yesterday")
     assert day.returncode == 1 and "Traceback" not in day.stderr
+    both = run_cli("report", "cost", "--lake", tmp_path, "--db", tmp_path / "x.duckdb")
+    assert both.returncode == 3 and "not both" in both.stderr
     engine = run_cli("rollup", "--lake", tmp_path, "--engine", "flink")
     assert engine.returncode == 1 and "unknown engine" in engine.stderr
 
