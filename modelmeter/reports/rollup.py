@@ -132,7 +132,11 @@ def build_rollup(con: duckdb.DuckDBPyConnection, params: ReportParams) -> WeekRo
         in_scope &= pl.col(column).is_in(list(values))
 
     def rolled(kind: str) -> pl.DataFrame:
-        frame = con.sql(f"SELECT * FROM {ROLLUP_VIEWS[kind]}").pl()
+        first, last = (_EPOCH.date() + timedelta(days=d) for d in (min(days), max(days)))
+        frame = con.sql(
+            f"SELECT * FROM {ROLLUP_VIEWS[kind]} WHERE day BETWEEN $first AND $last",
+            params={"first": first, "last": last},
+        ).pl()
         return frame.with_columns(pl.col("day").cast(pl.Date).cast(pl.Int64)).filter(in_scope)
 
     calls = pl.concat([rest.calls, rolled("calls").select(rest.calls.columns).cast(rest.calls.schema)])
