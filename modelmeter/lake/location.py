@@ -2,9 +2,12 @@
 
 Local writes go to a hidden temporary file beside the target and are renamed over it, so a reader
 sees a whole file or none; an S3 PUT is atomic per object already. For `s3://` the filesystem is
-s3fs, configured the standard way (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_ENDPOINT_URL for
-an S3-compatible server such as MinIO), and DuckDB reads and writes through it once registered:
-DuckDB's own httpfs extension is not needed.
+pyarrow's S3 client (pyarrow is a dependency already), configured the standard way
+(AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_DEFAULT_REGION, AWS_ENDPOINT_URL for an
+S3-compatible server such as MinIO), seen through fsspec's wrapper so that DuckDB reads and writes
+through it once registered: DuckDB's httpfs extension is not needed. (s3fs would do as well, but it
+brings aiohttp, and with aiohttp installed google-genai's async client leaves httpx, which the shim
+observes.)
 """
 
 from __future__ import annotations
@@ -31,13 +34,22 @@ class LakeError(ValueError):
 
 @functools.cache
 def s3_filesystem() -> AbstractFileSystem:
-    """One S3 filesystem per process (creating one sets up a client session: slow)."""
+    """One S3 filesystem per process (creating one sets up a client: slow)."""
     try:
-        import s3fs
+        from fsspec.implementations.arrow import ArrowFSWrapper
     except ImportError as exc:
-        raise LakeError("s3:// needs s3fs: pip install s3fs (or 'modelmeter[spark]')") from exc
-    # no listings cache: the lake changes under other writers
-    return s3fs.S3FileSystem(skip_instance_cache=True, use_listings_cache=False)
+        raise LakeError("s3:// needs fsspec: pip install 'modelmeter[lake]'") from exc
+    from pyarrow.fs import S3FileSystem
+
+    class S3(ArrowFSWrapper):
+        protocol = "s3"  # DuckDB sends s3:// paths to a registered filesystem of this protocol
+        root_marker = ""
+
+    options = {
+        "endpoint_override": os.environ.get("AWS_ENDPOINT_URL"),
+        "region": os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"),
+    }
+    return S3(S3FileSystem(**{k: v for k, v in options.items() if v}))
 
 
 @dataclass(frozen=True)
@@ -77,7 +89,7 @@ class Lake:
         return sorted(n for n in names if not any(part.startswith(".") for part in n.split("/")))
 
     def versions(self, relatives: list[str]) -> dict[str, str]:
-        """Size and modification (mtime, or the S3 ETag) of each file: what changes when it is replaced."""
+        """Size and modification time of each file: what changes when it is replaced."""
         if not self.remote:
             stats = {r: Path(self.url(r)).stat() for r in relatives}
             return {r: f"{st.st_size}:{st.st_mtime_ns}" for r, st in stats.items()}
@@ -85,7 +97,7 @@ class Lake:
         found: dict[str, str] = {}
         for folder in sorted({r.rsplit("/", 1)[0] for r in relatives}):
             for key, info in fs.find(self.url(folder)[len(S3) :], detail=True).items():
-                found[f"{S3}{key}"[len(self.root) + 1 :]] = f"{info.get('size')}:{info.get('ETag')}"
+                found[f"{S3}{key}"[len(self.root) + 1 :]] = f"{info.get('size')}:{info.get('mtime')}"
         return {r: found.get(r, "missing") for r in relatives}
 
     def put(self, local: Path, relative: str) -> None:
@@ -103,7 +115,8 @@ class Lake:
         if not relatives:
             return
         if self.remote:
-            self._fs().rm([self.url(r)[len(S3) :] for r in relatives])
+            for relative in relatives:
+                self._fs().rm_file(self.url(relative)[len(S3) :])
             return
         for relative in relatives:
             Path(self.url(relative)).unlink(missing_ok=True)

@@ -81,10 +81,11 @@ def local_inputs(sources: Sequence[str], into: Path) -> list[Path]:
         target = into / str(number)
         target.mkdir(parents=True)
         fs = s3_filesystem()
-        keys = [k for k in fs.find(source[len(S3) :]) if not k.endswith("/")]
+        keys = [k for k in fs.find(source[len(S3) :].rstrip("/")) if not k.endswith("/")]
         if not keys:
             raise FileNotFoundError(f"no objects under {source}")
-        fs.get(keys, [str(target / str(i)) + _suffix(k) for i, k in enumerate(keys)])
+        for index, key in enumerate(keys):
+            fs.get_file(key, str(target / str(index)) + _suffix(key))
         paths.append(target)
     return paths
 

@@ -26,7 +26,7 @@ def policy(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def s3_server() -> Iterator[dict[str, str]]:
-    """moto's S3 server on 127.0.0.1; yields the AWS_* variables that point s3fs (and the CLI) at it."""
+    """moto's S3 server on 127.0.0.1; yields the AWS_* variables that point the lake (and the CLI) at it."""
     from moto.server import ThreadedMotoServer
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)

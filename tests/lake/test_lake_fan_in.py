@@ -98,11 +98,20 @@ def test_s3_in_s3_lake_s3_rollups_and_reports(
     tmp_path: Path, s3_server: dict[str, str], policy: Path
 ) -> None:
     spans = collector_output(tmp_path / "otel")
+    import boto3
+
+    s3 = boto3.client("s3")
+    for bucket in ("otel-gateway", "telemetry"):
+        s3.create_bucket(Bucket=bucket)
+    for path in (tmp_path / "otel").rglob("*"):
+        if path.is_file():
+            key = (
+                str(path.relative_to(tmp_path / "otel"))
+                .replace("awss3/", "")
+                .replace("file-exporter", "files")
+            )
+            s3.upload_file(str(path), "otel-gateway", key)
     fs = s3_filesystem()
-    fs.mkdir("otel-gateway")
-    fs.mkdir("telemetry")
-    fs.put(str(tmp_path / "otel" / "awss3") + "/", "otel-gateway/", recursive=True)
-    fs.put(str(tmp_path / "otel" / "file-exporter") + "/", "otel-gateway/files/", recursive=True)
     assert len(fs.find("otel-gateway")) == 7
     lake = "s3://telemetry/modelmeter"
     out = run_cli(
