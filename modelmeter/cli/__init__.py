@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from modelmeter.cli import demo, ingest, mock, report, run, scan, serve
+from modelmeter.cli import demo, ingest, lake, mock, report, run, scan, serve
 
 app = typer.Typer(
     name="modelmeter",
@@ -35,7 +35,7 @@ def _root(
     """Measure what your AI calls really do: inventory, cost, latency, failover, direct vs gateway."""
 
 
-for module in (run, ingest, serve, report, demo, mock, scan):
+for module in (run, ingest, serve, report, demo, mock, scan, lake):
     module.register(app)
 
 

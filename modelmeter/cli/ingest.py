@@ -25,11 +25,16 @@ _PROGRESS_MIN_BYTES = 32 * 1024 * 1024
 def register(app: typer.Typer) -> None:
     @app.command("ingest")
     def ingest(
-        paths: list[Path] = typer.Argument(
+        paths: list[str] = typer.Argument(
             None,
-            help="Spool directories, record files, OTLP JSON/protobuf or Collector file-exporter output.",
+            metavar="[PATH]...",
+            help="Spool directories, record files, OTLP JSON/protobuf, Collector file/awss3-exporter output "
+            "(s3://bucket/prefix with --lake).",
         ),
         db: Path | None = typer.Option(None, "--db", help=_DB_HELP),
+        lake: str | None = typer.Option(
+            None, "--lake", help="Write Parquet to this lake instead of a database."
+        ),
         prices: Path | None = typer.Option(None, "--prices", help=_PRICES_HELP),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar and no summary."),
         batch_spans: int = typer.Option(
@@ -42,7 +47,14 @@ def register(app: typer.Typer) -> None:
         Exit code: 0 ok, 3 ingested with quarantined input, 1 error.
 
         Example: modelmeter ingest otel-export/ --db team.duckdb
+        Example: modelmeter ingest s3://otel/traces/ --lake s3://telemetry/modelmeter
         """
+        if lake is not None:
+            from modelmeter.cli.lake import ingest_into_lake
+
+            if db is not None:
+                raise typer.BadParameter("give --db or --lake, not both")
+            raise typer.Exit(ingest_into_lake(paths, lake, prices, batch_spans, quiet))
         import duckdb
         from rich.console import Console
         from rich.markup import escape
@@ -51,7 +63,7 @@ def register(app: typer.Typer) -> None:
         from modelmeter.ingest.store import default_db_path, default_spool_dir
 
         console = Console(stderr=True)
-        targets = paths or [default_spool_dir()]
+        targets = [Path(p) for p in paths or []] or [default_spool_dir()]
         if not paths and not targets[0].exists():
             console.print(f"nothing to ingest: spool directory {targets[0]} does not exist")
             raise typer.Exit(0)

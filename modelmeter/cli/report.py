@@ -65,6 +65,9 @@ def register(app: typer.Typer) -> None:
     def _report(
         kind: str = typer.Argument(..., help=f"One of: {', '.join(REPORT_KINDS)}."),
         db: Path | None = _DB_OPTION,
+        lake: str | None = typer.Option(
+            None, "--lake", help="Read a Parquet lake (directory or s3://bucket/prefix) instead of --db."
+        ),
         since: str | None = typer.Option(None, help="Start (inclusive): 2026-11-01, 2026-11-01T09:00, 7d."),
         until: str | None = typer.Option(None, help="End (exclusive); default just after the last call."),
         workflow: list[str] = typer.Option([], help="Only these workflows (repeatable)."),
@@ -109,9 +112,12 @@ def register(app: typer.Typer) -> None:
         from modelmeter.reports import ReportDataError, build_report, default_db_path, open_db
         from modelmeter.reports.params import ReportParams, parse_when
         from modelmeter.reports.render import FILE_FORMATS, render, render_terminal, write_tables
+        from modelmeter.reports.source import open_lake
 
         if kind not in REPORT_KINDS:
             raise _fail(f"unknown report {kind!r}: choose from {', '.join(REPORT_KINDS)}")
+        if lake and db:
+            raise _fail("give --db or --lake, not both")
         if fmt not in FORMATS:
             raise _fail(f"unknown format {fmt!r}: choose from {', '.join(FORMATS)}")
         now = datetime.now(UTC)
@@ -137,7 +143,7 @@ def register(app: typer.Typer) -> None:
                 budgets=budgets,
                 keep_incidents=keep_incidents,
             )
-            con = open_db(db or default_db_path())
+            con = open_lake(lake) if lake else open_db(db or default_db_path())
             with damage_reported(db or default_db_path()):
                 report = build_report(kind, con, params)
         except (ReportDataError, ValueError) as exc:  # DamagedDatabase is a ValueError

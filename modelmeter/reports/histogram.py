@@ -37,8 +37,12 @@ APPROXIMATE = (
 
 
 def bucket_sql(column: str) -> str:
-    """SQL: the bucket number of `column` (NULL stays NULL, which `greatest` would not keep)."""
-    return f"ceil(ln(CASE WHEN {column} < {FLOOR} THEN {FLOOR} ELSE {column} END) / ln({GROWTH}))::INTEGER"
+    """SQL: the bucket number of `column` (NULL stays NULL, which `greatest` would not keep).
+
+    Plain SQL that DuckDB and Spark SQL both run, so the lake's daily histograms have one definition.
+    """
+    floored = f"CASE WHEN {column} < {FLOOR} THEN {FLOOR} ELSE {column} END"
+    return f"CAST(ceil(ln({floored}) / ln({GROWTH})) AS INTEGER)"
 
 
 def representative(buckets: np.ndarray) -> np.ndarray:

@@ -6,18 +6,24 @@ yes/no flags (status, 429, usage known, priced, ...). Grouping by a flag instead
 FILTER lets one scan answer every "how many calls with X" question, and the result stays a few
 thousand rows however many calls there are. Percentiles come from log-bucket histograms
 (`histogram.py`) of the successful calls per workflow, model, provider, route and gateway.
+
+The same sums and histograms per day are the lake's daily rollups (`DAILY_SQL`: plain SQL that
+DuckDB and Spark SQL both run, modelmeter/lake/rollup.py). On a connection opened on a lake, whole
+days of the window are read from those rollups and only the rest from raw calls: the sums add up and
+the histograms merge, so the result is the same as from the calls.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import duckdb
 import polars as pl
 
 from modelmeter.reports import histogram
 from modelmeter.reports import measures as m
-from modelmeter.reports.params import ReportParams, scope_of
+from modelmeter.reports.params import ReportParams, Scope, scope_of
 from modelmeter.reports.source import DAY_NUMBER, fetch
 
 KEYS = (
@@ -45,7 +51,8 @@ _FLAGS = {
 _SUMS = {
     "calls": "count(*)",
     "spend_usd": "sum(cost_usd)",
-    "spend_sq": "sum(cost_usd::DOUBLE * cost_usd::DOUBLE)",  # for the spread of cost per call (compare)
+    # for the spread of cost per call (compare)
+    "spend_sq": "sum(CAST(cost_usd AS DOUBLE) * CAST(cost_usd AS DOUBLE))",
     "reported_usd": "sum(reported_cost_usd)",
     "input_tokens": "sum(input_tokens)",
     "output_tokens": "sum(output_tokens)",
@@ -54,6 +61,41 @@ _SUMS = {
     "cache_write_tokens": "sum(cache_write_tokens)",
     "last_seen": "max(start_time)",
 }
+# The daily rollup: one text for DuckDB and Spark SQL, over `calls` with a `day` column (the lake's
+# day partition, a DATE).
+DAILY_SQL = (
+    f"SELECT day, {', '.join(KEYS)}, {', '.join(f'{sql} AS {name}' for name, sql in _FLAGS.items())}, "
+    f"{', '.join(f'{sql} AS {name}' for name, sql in _SUMS.items())} "
+    f"FROM calls GROUP BY day, {', '.join(KEYS)}, {', '.join(_FLAGS.values())}"
+)
+
+
+def daily_histogram_sql(column: str, where: str) -> str:
+    """The daily histogram of `column` over `calls` where `where` holds (DuckDB and Spark SQL)."""
+    bucket = histogram.bucket_sql(column)
+    return (
+        f"SELECT day, {', '.join(LATENCY_KEYS)}, {bucket} AS {histogram.BUCKET}, "
+        f"count(*) AS {histogram.COUNT} "
+        f"FROM calls WHERE {where} GROUP BY day, {', '.join(LATENCY_KEYS)}, {bucket}"
+    )
+
+
+DAILY_HISTOGRAMS = {
+    "durations": daily_histogram_sql("duration_ms", m.OK),
+    "ttfts": daily_histogram_sql("ttft_ms", f"{m.OK} AND ttft_ms IS NOT NULL"),
+}
+SUM_TYPES: dict[str, pl.DataType] = {
+    "calls": pl.Int64(),
+    "spend_usd": pl.Float64(),
+    "spend_sq": pl.Float64(),
+    "reported_usd": pl.Float64(),
+    **{name: pl.Int64() for name in ("input_tokens", "output_tokens", "io_tokens")},
+    **{name: pl.Int64() for name in ("cache_read_tokens", "cache_write_tokens")},
+    "last_seen": pl.Datetime("us", "UTC"),
+}
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# a connection opened on a lake has the valid daily rollups as these views (modelmeter/lake/read.py)
+ROLLUP_VIEWS = {"calls": "rollup_calls", "durations": "rollup_durations", "ttfts": "rollup_ttfts"}
 
 
 # conditions on the flags, for polars (NULL status matches neither, as in SQL)
@@ -79,7 +121,83 @@ class WeekRollup:
 
 
 def build_rollup(con: duckdb.DuckDBPyConnection, params: ReportParams) -> WeekRollup:
+    """The window's rollup: from the lake's daily rollups for whole days they cover, else from calls."""
     scope = scope_of(params)
+    days = _rolled_days(con, params)
+    if not days:
+        return _from_calls(con, scope)
+    rest = _from_calls(con, _outside(scope, params, days))
+    in_scope = pl.col("day").is_in(days)
+    for column, values in params.filters.items():
+        in_scope &= pl.col(column).is_in(list(values))
+
+    def rolled(kind: str) -> pl.DataFrame:
+        first, last = (_EPOCH.date() + timedelta(days=d) for d in (min(days), max(days)))
+        frame = con.sql(
+            f"SELECT * FROM {ROLLUP_VIEWS[kind]} WHERE day BETWEEN $first AND $last",
+            params={"first": first, "last": last},
+        ).pl()
+        return frame.with_columns(pl.col("day").cast(pl.Date).cast(pl.Int64)).filter(in_scope)
+
+    calls = pl.concat([rest.calls, rolled("calls").select(rest.calls.columns).cast(rest.calls.schema)])
+
+    def merged(kind: str, raw: pl.DataFrame) -> pl.DataFrame:
+        daily = rolled(kind).drop("day").cast(raw.schema)
+        together = pl.concat([raw, daily.select(raw.columns)])
+        return together.group_by(*LATENCY_KEYS, histogram.BUCKET).agg(pl.col(histogram.COUNT).sum())
+
+    return WeekRollup(calls, merged("durations", rest.durations), merged("ttfts", rest.ttfts))
+
+
+def _rolled_days(con: duckdb.DuckDBPyConnection, params: ReportParams) -> list[int]:
+    """Day numbers of the window that a lake's daily rollups cover whole (none on a DuckDB file).
+
+    A day counts when it starts inside the window and either ends inside it or has no call after
+    its end (the rollup's last call is before `until`). The rollups have no `team`: a team filter
+    reads calls.
+    """
+    views = {row[0] for row in con.sql("SELECT view_name FROM duckdb_views()").fetchall()}
+    if ROLLUP_VIEWS["calls"] not in views or params.filters.get("team"):
+        return []
+    rows = con.sql(
+        f"SELECT day, max(last_seen) AS last FROM {ROLLUP_VIEWS['calls']} GROUP BY day ORDER BY day"
+    ).fetchall()
+    days = []
+    for day, last in rows:
+        start = _EPOCH + timedelta(days=(day - _EPOCH.date()).days)
+        starts_inside = params.since is None or start >= params.since
+        ends_inside = params.until is None or start + timedelta(days=1) <= params.until or last < params.until
+        if starts_inside and ends_inside:
+            days.append((day - _EPOCH.date()).days)
+    return days
+
+
+def _outside(scope: Scope, params: ReportParams, days: list[int]) -> Scope:
+    """`scope` minus the rolled-up days, as plain time ranges (which DuckDB checks against row-group
+    statistics, so the rolled-up days are mostly not read at all)."""
+    edges: list[tuple[datetime | None, datetime | None]] = []
+    lower = params.since
+    for day in sorted(days):
+        start = _EPOCH + timedelta(days=day)
+        if lower is None or lower < start:
+            edges.append((lower, start))
+        lower = start + timedelta(days=1)
+    if params.until is None or lower is None or lower < params.until:
+        edges.append((lower, params.until))
+    ranges, args = [], {}
+    for index, (low, high) in enumerate(edges):
+        parts = []
+        if low is not None:
+            parts.append(f"start_time >= $rest_from_{index}")
+            args[f"rest_from_{index}"] = low
+        if high is not None:
+            parts.append(f"start_time < $rest_to_{index}")
+            args[f"rest_to_{index}"] = high
+        ranges.append(" AND ".join(parts) or "TRUE")
+    return scope.and_(" OR ".join(f"({r})" for r in ranges) or "FALSE", **args)
+
+
+def _from_calls(con: duckdb.DuckDBPyConnection, scope: Scope) -> WeekRollup:
     flags = ", ".join(f"{sql} AS {name}" for name, sql in _FLAGS.items())
     sums = ", ".join(f"{sql} AS {name}" for name, sql in _SUMS.items())
     # Grouping by the nine strings costs a third more than by two 64-bit hashes of them (taken in
@@ -100,20 +218,15 @@ def build_rollup(con: duckdb.DuckDBPyConnection, params: ReportParams) -> WeekRo
         )
         .unnest("keys")
         .drop("key_hash", "key_check")
-        .with_columns(
-            # exact DECIMAL sums in DuckDB, floats from here on (as the headline SQL casts them)
-            pl.col("spend_usd", "reported_usd").cast(pl.Float64),
-            pl.col(
-                "input_tokens", "output_tokens", "io_tokens", "cache_read_tokens", "cache_write_tokens"
-            ).cast(pl.Int64),
-        )
+        # exact DECIMAL sums in DuckDB, floats from here on (as the headline SQL casts them)
+        .cast(SUM_TYPES)  # type: ignore[arg-type]
     )
-    durations, ttfts = _histograms(con, params, calls.select(LATENCY_KEYS).unique())
+    durations, ttfts = _histograms(con, scope, calls.select(LATENCY_KEYS).unique())
     return WeekRollup(calls, durations, ttfts)
 
 
 def _histograms(
-    con: duckdb.DuckDBPyConnection, params: ReportParams, groups: pl.DataFrame
+    con: duckdb.DuckDBPyConnection, scope: Scope, groups: pl.DataFrame
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Duration and TTFT histograms of successful calls (one scan each: cheaper than GROUPING SETS).
 
@@ -127,12 +240,12 @@ def _histograms(
     keys = f"{key_hash} AS key_hash" if by_hash else ", ".join(LATENCY_KEYS)
 
     def counts(column: str, where: str) -> pl.DataFrame:
-        scope = scope_of(params).and_(where)
+        narrower = scope.and_(where)
         frame = fetch(
             con,
             f"SELECT {keys}, {histogram.bucket_sql(column)} AS {histogram.BUCKET}, "
-            f"count(*) AS {histogram.COUNT} FROM calls WHERE {scope.where} GROUP BY ALL",
-            scope.args,
+            f"count(*) AS {histogram.COUNT} FROM calls WHERE {narrower.where} GROUP BY ALL",
+            narrower.args,
         )
         if by_hash:
             frame = frame.join(hashed, on="key_hash").drop("key_hash")

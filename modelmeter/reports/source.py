@@ -59,6 +59,24 @@ def open_db(path: Path) -> duckdb.DuckDBPyConnection:
     return con
 
 
+def open_lake(uri: str) -> duckdb.DuckDBPyConnection:
+    """An in-memory connection whose `calls` and `attempts` are views over a lake, one row per span,
+    with its current daily rollups attached (modelmeter/lake/read.py)."""
+    from modelmeter.lake.location import Lake, LakeError
+    from modelmeter.lake.read import attach
+
+    try:
+        lake = Lake.at(uri)
+        con = lake.connect()
+        days = attach(con, lake)
+    except (LakeError, OSError, duckdb.Error) as exc:
+        raise ReportDataError(f"cannot read the lake at {uri}: {exc}") from exc
+    if not days:
+        con.close()
+        raise ReportDataError(f"the lake at {uri} holds no calls: run `modelmeter ingest --lake` first")
+    return con
+
+
 def prepare(con: duckdb.DuckDBPyConnection) -> None:
     """Session settings every report relies on: UTC day and week boundaries, no progress bar on stdout."""
     con.execute("SET TimeZone = 'UTC'")
