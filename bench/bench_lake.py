@@ -4,9 +4,8 @@ and with daily rollups) against a DuckDB file, and the daily rollups on DuckDB a
     .venv/bin/python bench/bench_lake.py [--rows 10000000] [--spool-rows 1000000] [--dir PATH]
 
 Data: the synthetic calls of tests/support/synthetic_calls.py (14 days), generated once into a DuckDB
-file under
---dir. Every measured step runs in a fresh Python process (CPU time of all threads, wall time, and
-that process's peak resident memory, VmHWM; for Spark the JVM's is not included).
+file under --dir. Every measured step runs in a fresh Python process (CPU time of all threads, wall
+time, and that process's peak resident memory, VmHWM; for Spark the JVM's is not included).
 - export: the lake's write step (a run's calls and attempts, one Parquet file per day and table) over
   --rows calls;
 - ingest --lake: the whole path (read, normalise, price into a scratch DuckDB file, then export) over a
