@@ -13,9 +13,9 @@ from pathlib import Path
 
 import duckdb
 
-from modelmeter import semconv
-from modelmeter.ingest import pricing
+from modelmeter import pricing, semconv
 from modelmeter.ingest.normalise import layers
+from modelmeter.ingest.pricing import NS_PER_DAY, PRICE_TABLE_COLUMNS, price_rows
 from modelmeter.ingest.schema import LAYER_COLUMN, span_columns
 from modelmeter.record import RECORD_COLUMNS
 
@@ -109,7 +109,7 @@ class Loader:
         con.execute(f"SET memory_limit = '{memory_limit}'")
         con.execute("SET preserve_insertion_order = false")
         self._new_staging_table()
-        prices = ", ".join(f"{_q(n)} {t}" for n, t in pricing.PRICE_TABLE_COLUMNS.items())
+        prices = ", ".join(f"{_q(n)} {t}" for n, t in PRICE_TABLE_COLUMNS.items())
         con.execute(f"CREATE OR REPLACE TEMP TABLE prices ({prices})")
 
     # --- staging ---------------------------------------------------------------------------
@@ -173,9 +173,9 @@ class Loader:
         missing = [k for k in (pricing.PriceKey(*row) for row in keys) if k not in self._priced_keys]
         if not missing:
             return
-        rows = pricing.price_rows(missing, self.overrides)
+        rows = price_rows(missing, self.overrides)
         if rows:
-            marks = ", ".join("?" * len(pricing.PRICE_TABLE_COLUMNS))
+            marks = ", ".join("?" * len(PRICE_TABLE_COLUMNS))
             self.con.executemany(f"INSERT INTO prices VALUES ({marks})", rows)
         self._priced_keys.update(missing)
 
@@ -205,8 +205,8 @@ class Loader:
               SELECT r.*, {cost} AS __cost, p.cost_source AS __source, p.price_period AS __period
               FROM {relation} r LEFT JOIN prices p ON {key_match}
                 AND {start_ns} >= p.from_ns AND {start_ns} < p.to_ns
-                AND ({start_ns} % {pricing.NS_PER_DAY}) >= p.tod_from_ns
-                AND ({start_ns} % {pricing.NS_PER_DAY}) < p.tod_to_ns
+                AND ({start_ns} % {NS_PER_DAY}) >= p.tod_from_ns
+                AND ({start_ns} % {NS_PER_DAY}) < p.tod_to_ns
                 AND {inp} > p.input_above AND {inp} <= p.input_upto
             )
         """

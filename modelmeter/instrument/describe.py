@@ -16,11 +16,12 @@ from typing import Any
 import orjson
 
 from modelmeter import semconv as sc
+from modelmeter import vendors
 from modelmeter.instrument import pricing
 from modelmeter.instrument.naming import canonical
 from modelmeter.instrument.providers import Facts, WireFamily
 from modelmeter.instrument.request import RequestFacts
-from modelmeter.instrument.routes import SEMCONV_PROVIDER, VENDOR_PLATFORM, gateway_from_headers
+from modelmeter.instrument.routes import gateway_from_headers
 
 _REQUEST_ID_HEADERS = (
     b"x-request-id",
@@ -31,27 +32,6 @@ _REQUEST_ID_HEADERS = (
     b"x-litellm-call-id",
     b"cf-aig-log-id",
 )
-# API vendor kind -> the model vendor to assume when the model name does not tell
-_DEFAULT_MODEL_VENDOR = {
-    "openai": "openai",
-    "azure": "openai",
-    "anthropic": "anthropic",
-    "gemini": "google",
-    "google": "google",
-    "vertex": "google",
-    "mistral": "mistral",
-    "cohere": "cohere",
-    "deepseek": "deepseek",
-    "xai": "xai",
-}
-_FAMILY_PROVIDER = {
-    "anthropic.messages": "anthropic",
-    "gemini": "gcp.gemini",
-    "cohere.v2": "cohere",
-    "mistral.chat": "mistral_ai",
-}
-
-
 @dataclass(slots=True)
 class Answer:
     """What the response side of one attempt said, once its body has ended."""
@@ -76,22 +56,23 @@ def describe(request: RequestFacts, answer: Answer, start_ns: int) -> dict[str, 
     headers = answer.headers
     status = answer.http_status
     # a host known as a vendor's is direct; any other may be a gateway that names itself in headers
-    gateway = route.gateway or (None if kind in VENDOR_PLATFORM else gateway_from_headers(headers))
+    api = vendors.APIS.get(kind or "")
+    gateway = route.gateway or (None if api is not None else gateway_from_headers(headers))
     if gateway:
         a[sc.MM_ROUTE] = "gateway"
         a[sc.MM_GATEWAY] = gateway
 
     # model naming: the model that answered, else the one asked for
     model = facts.response_model or request.model
-    platform = _platform(kind, gateway, facts.served_by, a.get(sc.SERVER_ADDRESS))
+    platform = _platform(api, gateway, facts.served_by, a.get(sc.SERVER_ADDRESS))
     vendor = None
     if model:
-        vendor, canonical_model = canonical(model, _DEFAULT_MODEL_VENDOR.get(kind or ""))
+        vendor, canonical_model = canonical(model, api.model_vendor if api is not None else None)
         a[sc.MM_MODEL] = canonical_model
         if vendor:
             a[sc.MM_PROVIDER] = vendor
     if gateway and vendor:
-        a[sc.GEN_AI_PROVIDER_NAME] = SEMCONV_PROVIDER.get(vendor, vendor)
+        a[sc.GEN_AI_PROVIDER_NAME] = vendors.convention_name(vendor)
     if platform:
         a[sc.MM_PLATFORM] = platform
     if facts.response_model:
@@ -138,14 +119,12 @@ def describe(request: RequestFacts, answer: Answer, start_ns: int) -> dict[str, 
     a[sc.MM_USAGE_KNOWN] = facts.usage_known
     if facts.usage_known:
         _usage_attributes(facts, a)
-        if model:
-            try:
-                _price(vendor, platform, model, facts, start_ns, a)
-            except Exception as err:  # the price is one fact of many: the others still count
-                a[sc.MM_COST_SOURCE] = "unpriced"
-                a[sc.MM_PARSE_ERROR] = f"{type(err).__name__}: {err}"[:200]
-    elif model:
-        a[sc.MM_COST_SOURCE] = "unpriced"
+    if model:
+        try:
+            _price(a, start_ns)
+        except Exception as err:  # the price is one fact of many: the others still count
+            a[sc.MM_COST_SOURCE] = "unpriced"
+            a[sc.MM_PARSE_ERROR] = f"{type(err).__name__}: {err}"[:200]
     if facts.reported_cost is not None:
         a[sc.MM_REPORTED_COST_USD] = _money(facts.reported_cost)
         source = facts.reported_cost_source or "reported"
@@ -162,21 +141,16 @@ def describe(request: RequestFacts, answer: Answer, start_ns: int) -> dict[str, 
 
 def provider_name(kind: str | None, family: WireFamily) -> str:
     """gen_ai.provider.name for a direct call (a gateway call is renamed after its model's vendor)."""
-    if kind in VENDOR_PLATFORM:
-        return VENDOR_PLATFORM[kind][1]
-    return _FAMILY_PROVIDER.get(family.NAME, "openai")
+    api = vendors.APIS.get(kind or "")
+    if api is not None:
+        return api.convention_name
+    return vendors.FAMILY_CONVENTION_NAMES.get(family.NAME, "openai")
 
 
-def _price(
-    vendor: str | None, platform: str | None, model: str, facts: Facts, start_ns: int, a: dict[str, Any]
-) -> None:
-    usage = (
-        facts.input_tokens or 0,
-        facts.cache_read_tokens or 0,
-        facts.cache_write_tokens or 0,
-        facts.output_tokens or 0,
-    )
-    cost = pricing.estimate(vendor, platform, model, usage, start_ns)
+def _price(a: dict[str, Any], start_ns: int) -> None:
+    """The pricing core's estimate from the call's attributes (ingest prices the record with the
+    same core and key); unknown usage is unpriced, never zero."""
+    cost = pricing.estimate_call(a, start_ns) if a[sc.MM_USAGE_KNOWN] else None
     if cost is None:
         a[sc.MM_COST_SOURCE] = "unpriced"
         return
@@ -190,11 +164,11 @@ def _money(value: Decimal) -> str:
     return format(value.normalize(), "f")
 
 
-def _platform(kind: str | None, gateway: str | None, served_by: str | None, host: Any) -> str | None:
+def _platform(api: vendors.Api | None, gateway: str | None, served_by: str | None, host: Any) -> str | None:
     if gateway:
         return served_by
-    if kind in VENDOR_PLATFORM:
-        return VENDOR_PLATFORM[kind][0]
+    if api is not None:
+        return api.platform
     return host if isinstance(host, str) else None
 
 

@@ -4,7 +4,7 @@ The rule (documented for reports and ingest):
 1. The model is the one that answered (response model), else the one requested.
 2. A `vendor/` prefix (gateway naming) gives the provider; otherwise the provider is inferred from
    the name (gpt-/o3/text-embedding -> openai, claude -> anthropic, gemini -> google, llama -> meta,
-   ...), else the API vendor that served it.
+   ...: `vendors.MODEL_NAME_VENDORS`), else the API vendor that served it.
 3. Names are cleaned so direct and gateway spellings meet: Google's `models/` prefix and Vertex
    `@version` suffixes go; Anthropic ids lose their date (`-20250929`) or `-latest` suffix and
    have their dashed version joined with a dot (`claude-sonnet-4-5` -> `claude-sonnet-4.5`,
@@ -17,43 +17,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-_PREFIX_VENDOR = {
-    "meta-llama": "meta",
-    "mistralai": "mistral",
-    "x-ai": "xai",
-    "qwen": "alibaba",
-    "gemini": "google",
-}
-_NAME_VENDOR: tuple[tuple[tuple[str, ...], str], ...] = (
-    (
-        (
-            "gpt",
-            "o1",
-            "o3",
-            "o4",
-            "text-embedding",
-            "dall-e",
-            "chatgpt",
-            "davinci",
-            "whisper",
-            "tts",
-            "codex",
-        ),
-        "openai",
-    ),
-    (("claude",), "anthropic"),
-    (("gemini", "gemma", "imagen", "text-embedding-004", "embedding-001"), "google"),
-    (
-        ("mistral", "mixtral", "magistral", "codestral", "ministral", "pixtral", "devstral", "open-mistral"),
-        "mistral",
-    ),
-    (("llama", "meta-llama"), "meta"),
-    (("command", "embed-", "rerank", "c4ai"), "cohere"),
-    (("grok",), "xai"),
-    (("deepseek",), "deepseek"),
-    (("qwen",), "alibaba"),
-    (("kimi", "moonshot"), "moonshotai"),
-)
+from modelmeter.vendors import MODEL_NAME_VENDORS, MODEL_PREFIX_VENDORS
+
 _ANTHROPIC_DATE = re.compile(r"(?:-\d{8}|-latest|@\d{8}|@latest)$")
 _ANTHROPIC_VERSION = re.compile(r"(?<=-\d)-(?=\d(?:-|$))")
 _OPENAI_DATE = re.compile(r"-\d{4}-\d{2}-\d{2}$")
@@ -62,7 +27,7 @@ _VERTEX_VERSION = re.compile(r"@[\w.-]+$")
 
 def vendor_of_name(name: str) -> str | None:
     lowered = name.lower()
-    for marks, vendor in _NAME_VENDOR:
+    for marks, vendor in MODEL_NAME_VENDORS:
         if lowered.startswith(marks):
             return vendor
     return None
@@ -75,7 +40,7 @@ def canonical(model: str, fallback_vendor: str | None) -> tuple[str | None, str]
     prefix, slash, rest = name.partition("/")
     vendor: str | None
     if slash and rest:
-        vendor = _PREFIX_VENDOR.get(prefix.lower(), prefix.lower())
+        vendor = MODEL_PREFIX_VENDORS.get(prefix.lower(), prefix.lower())
         name = rest
     else:
         vendor = vendor_of_name(name) or fallback_vendor

@@ -11,10 +11,10 @@ from typing import Any
 import duckdb
 import pytest
 from support.report_data import assert_reproduced_by_sql, build_synthetic_db, write_policy
+from support.synthetic_calls import OUTAGE_PROVIDER
 
+from modelmeter.pricing import list_rates
 from modelmeter.reports import Report, ReportParams, build_report, histogram, open_db
-from modelmeter.reports.pricing import unit_prices
-from modelmeter.reports.synthetic import OUTAGE_PROVIDER
 
 
 @pytest.fixture(scope="module")
@@ -280,9 +280,9 @@ def test_tiers_finds_the_workflow_outside_its_tier_and_prices_the_move(
         "SELECT sum(cost_usd)::DOUBLE, sum(input_tokens) FILTER (WHERE cost_usd IS NOT NULL), "
         "sum(output_tokens) FILTER (WHERE cost_usd IS NOT NULL) FROM calls WHERE workflow = 'sales-email'"
     ).fetchall()[0]
-    cheapest = unit_prices(saving["cheapest_model"], report.period[1])
+    cheapest = list_rates(saving["cheapest_model"], report.period[1])
     assert cheapest is not None and saving["cheapest_model"] != "openai/gpt-4o"
-    expected = spend - (tokens_in * cheapest.input + tokens_out * cheapest.output) / 1e6
+    expected = spend - (tokens_in * float(cheapest.per_input) + tokens_out * float(cheapest.per_output))
     assert math.isclose(saving["saving_usd"], expected, rel_tol=1e-9)
     assert number(report, "estimated_saving_usd") >= saving["saving_usd"] > 0
 
