@@ -32,6 +32,8 @@ _REQUEST_ID_HEADERS = (
     b"x-litellm-call-id",
     b"cf-aig-log-id",
 )
+
+
 @dataclass(slots=True)
 class Answer:
     """What the response side of one attempt said, once its body has ended."""
