@@ -223,7 +223,8 @@ def recover(directory: Path) -> list[Recovered]:
     """Seal every `.open` file in `directory` whose writer is gone; live writers' files are left."""
     found = []
     for path in open_files(directory):
-        with contextlib.suppress(FileNotFoundError):  # another recoverer got there first
+        # gone: another recoverer got there first; no permission: not ours to seal
+        with contextlib.suppress(FileNotFoundError, PermissionError):
             recovered = recover_file(path)
             if recovered is not None:
                 found.append(recovered)

@@ -45,6 +45,7 @@ def register(app: typer.Typer) -> None:
         """
         import duckdb
         from rich.console import Console
+        from rich.markup import escape
 
         from modelmeter.ingest.pipeline import EXIT_ERROR, discover
         from modelmeter.ingest.store import default_db_path, default_spool_dir
@@ -60,7 +61,7 @@ def register(app: typer.Typer) -> None:
                 targets, db or default_db_path(), prices, total, quiet, console, batch_spans
             )
         except (OSError, ValueError, duckdb.Error) as exc:  # e.g. another ingest holds the database
-            console.print(f"[red]ingest failed:[/red] {exc}")
+            console.print(f"[red]ingest failed:[/red] {escape(str(exc))}", soft_wrap=True, highlight=False)
             raise typer.Exit(EXIT_ERROR) from exc
         if not quiet:
             console.print(

@@ -24,7 +24,7 @@ from modelmeter import spoolfile
 from modelmeter.ingest import otlp, pricing, records
 from modelmeter.ingest.fold import fold_foreign
 from modelmeter.ingest.load import Loader
-from modelmeter.ingest.store import default_home, default_spool_dir, open_store
+from modelmeter.ingest.store import default_home, default_spool_dir, open_store, private_files
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -125,6 +125,7 @@ def content_hash(path: Path, size: int) -> str:
     return digest.hexdigest()
 
 
+@private_files()
 def ingest_paths(
     paths: Sequence[Path] | None,
     db_path: Path,
@@ -319,6 +320,7 @@ class RepriceSummary:
     unpriced: int
 
 
+@private_files()
 def reprice(
     db_path: Path, *, since: datetime | None = None, prices_path: Path | None = None
 ) -> RepriceSummary:

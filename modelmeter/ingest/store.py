@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -70,7 +71,10 @@ def connect_checked(path: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection
         raise DamagedDatabase(damaged_message(path, str(exc).splitlines()[0])) from exc
     except (duckdb.SerializationException, duckdb.InternalException) as exc:
         raise DamagedDatabase(damaged_message(path, str(exc).splitlines()[0])) from exc
-    row = con.execute("SELECT total_blocks, block_size FROM pragma_database_size()").fetchone()
+    found = con.execute(
+        "SELECT total_blocks, block_size FROM pragma_database_size() WHERE database_name = current_database()"
+    ).fetchall()
+    row = found[0] if found else None
     if row is not None and path.exists():
         expected = _HEADER_BYTES + int(row[0]) * int(row[1])
         if int(row[0]) and path.stat().st_size < expected:
@@ -101,6 +105,17 @@ def damaged_message(path: Path, reason: str) -> str:
             "(re-ingest the original files if you still have them)"
         )
     return f"the database {path} is damaged ({reason}): restore it from a backup, {rebuild}"
+
+
+@contextlib.contextmanager
+def private_files() -> Iterator[None]:
+    """Files made meanwhile are the owner's only (the write-ahead log and DuckDB's spill files
+    appear while the store is written); the caller's umask comes back afterwards."""
+    previous = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(previous)
 
 
 def make_private(path: Path) -> None:
