@@ -24,7 +24,7 @@ from __future__ import annotations
 import fnmatch
 import itertools
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -352,6 +352,23 @@ def estimate(key: PriceKey, usage: CallUsage, start_ns: int) -> Decimal | None:
         if above < input_tokens <= upto:
             return rates.cost(usage)
     return None
+
+
+def request_fees(key: PriceKey, fees: Mapping[str, int], start_ns: int) -> tuple[Decimal, tuple[str, ...]]:
+    """USD for a call's per-request fees (genai-prices usage keys: `web_searches`, `code_executions`,
+    ...) and the fees nothing prices (a name genai-prices lacks, or a model without that price)."""
+    from genai_prices import Usage
+    from genai_prices.data_units import unit_data
+
+    source = price_source(key, datetime.fromtimestamp(start_ns / 1e9, tz=UTC))
+    total, unpriced = Decimal(0), []
+    for name, count in sorted(fees.items()):
+        unit = unit_data.get(name)
+        if source is None or unit is None or getattr(source.model_price, unit["price_key"], None) is None:
+            unpriced.append(name)
+            continue
+        total += source.model_price.calc_price(Usage(**{name: count}))["total_price"] * source.multiplier
+    return total, tuple(unpriced)
 
 
 @lru_cache(maxsize=512)

@@ -100,6 +100,15 @@ HOST_SUFFIXES = (
     (".amazonaws.com", "bedrock"),
     (".helicone.ai", "helicone"),
 )
+# a credential's kind (instrument/keys.py) -> the gateway whose own credential it is
+GATEWAY_CREDENTIALS = {
+    "vercel-gateway-key": "vercel",
+    "vercel-oidc": "vercel",
+    "vercel-key": "vercel",
+    "openrouter-key": "openrouter",
+    "portkey-key": "portkey",
+    "cloudflare-gateway-token": "cloudflare",
+}
 # response header prefix (lower case) -> the gateway that sends it
 HEADER_GATEWAYS = (
     (b"x-litellm-", "litellm"),

@@ -127,3 +127,14 @@ def test_a_forked_child_closes_its_copy_without_unlocking_or_publishing_the_pare
     assert spoolfile.recover(tmp_path) == [], "the parent still holds its lock"
     spool.append(LINES[1])
     assert spool.seal().read_bytes() == LINES[0] + LINES[1]
+
+
+def test_a_hidden_file_left_by_a_writer_that_died_while_creating_it_is_removed_once_old(
+    tmp_path: Path,
+) -> None:
+    stale, fresh = tmp_path / ".spans-1-h-1-000001.ndjson.new", tmp_path / ".spans-2-h-1-000002.ndjson.new"
+    stale.touch()
+    fresh.touch()
+    os.utime(stale, (0, 0))
+    assert spoolfile.recover(tmp_path) == []
+    assert not stale.exists() and fresh.exists(), "a fresh one may be a live writer's, about to be named"

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import typer
 
-REPORT_KINDS = ("inventory", "cost", "latency", "failover", "compare", "tiers", "weekly")
+REPORT_KINDS = ("inventory", "cost", "latency", "failover", "compare", "tiers", "weekly", "plan")
 FORMATS = ("table", "html", "md", "csv", "json", "parquet")
 EXIT_DATA_ERROR = 3
 
 _REPORT_HELP = """Build a report from the calls database.
 
-KIND: inventory, cost, latency, failover, compare, tiers or weekly.
+KIND: inventory, cost, latency, failover, compare, tiers, weekly or plan (the gateway migration plan).
 
 Every headline states its definition and how many calls it rests on.
 
@@ -80,7 +80,7 @@ def register(app: typer.Typer) -> None:
         a: str | None = typer.Option(None, "--a", help="compare: arm A's value (default direct for route)."),
         b: str | None = typer.Option(None, "--b", help="compare: arm B's value (default gateway for route)."),
         policy: Path | None = typer.Option(
-            None, help="tiers: policy TOML (default $MODELMETER_HOME/tiers.toml)."
+            None, help="tiers, plan: policy TOML (default $MODELMETER_HOME/tiers.toml)."
         ),
         fmt: str = typer.Option("table", "--format", "-f", help=f"One of: {', '.join(FORMATS)}."),
         output: Path | None = typer.Option(
@@ -90,7 +90,22 @@ def register(app: typer.Typer) -> None:
             help="Write here instead of stdout (csv/parquet: a directory, or a file with --table).",
         ),
         table: str | None = typer.Option(None, help="csv/parquet: write only this table (or `headlines`)."),
+        budgets: Path | None = typer.Option(
+            None,
+            "--budgets",
+            help="weekly: budgets TOML (default: $MODELMETER_HOME/budgets.toml if any).",
+        ),
+        keep_incidents: bool = typer.Option(
+            False,
+            "--keep-incidents",
+            help="compare: keep calls inside outage windows (left out by default so one arm's incident "
+            "does not decide the verdict).",
+        ),
+        wide: bool = typer.Option(
+            False, "--wide", help="table: every column, more rows and each headline's definition."
+        ),
     ) -> None:
+        from modelmeter.ingest.store import damage_reported
         from modelmeter.reports import ReportDataError, build_report, default_db_path, open_db
         from modelmeter.reports.params import ReportParams, parse_when
         from modelmeter.reports.render import FILE_FORMATS, render, render_terminal, write_tables
@@ -119,10 +134,13 @@ def register(app: typer.Typer) -> None:
                 a=a,
                 b=b,
                 policy=policy,
+                budgets=budgets,
+                keep_incidents=keep_incidents,
             )
             con = open_db(db or default_db_path())
-            report = build_report(kind, con, params)
-        except (ReportDataError, ValueError) as exc:
+            with damage_reported(db or default_db_path()):
+                report = build_report(kind, con, params)
+        except (ReportDataError, ValueError) as exc:  # DamagedDatabase is a ValueError
             raise _fail(str(exc)) from exc
         if fmt in FILE_FORMATS:
             target = output or Path(f"modelmeter-{kind}")
@@ -131,7 +149,7 @@ def register(app: typer.Typer) -> None:
         elif fmt == "table" and output is None:
             from rich.console import Console
 
-            render_terminal(report, Console())
+            render_terminal(report, Console(), wide=wide)
         elif output is not None:
             output.write_text(render(report, fmt))
             typer.echo(f"wrote {output}", err=True)
@@ -147,6 +165,7 @@ def register(app: typer.Typer) -> None:
         at: str | None = typer.Option(None, help="Check as of this time (default now): ISO date/datetime."),
         fmt: str = typer.Option("table", "--format", "-f", help="table or json."),
     ) -> None:
+        from modelmeter.ingest.store import damage_reported
         from modelmeter.reports import ReportDataError, default_db_path, open_db
         from modelmeter.reports.budgets import (
             EXIT_CODES,
@@ -163,7 +182,8 @@ def register(app: typer.Typer) -> None:
             when = parse_when(at, now) if at else now
             budgets = load_budgets(path)
             con = open_db(db or default_db_path())
-            checks = check_budgets(con, budgets, when)
+            with damage_reported(db or default_db_path()):
+                checks = check_budgets(con, budgets, when)
         except (ReportDataError, ValueError) as exc:
             raise _fail(str(exc)) from exc
         status = overall(checks)

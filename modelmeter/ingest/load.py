@@ -70,6 +70,17 @@ def _batch_flag(alias: str) -> str:
     )
 
 
+def _fees(alias: str) -> str:
+    """The per-request fees (web search, ...) the shim priced into a call's cost, kept in `attributes`
+    because tokens alone do not carry them; 0 for the rows that have none (no JSON lookup)."""
+    attrs = f"{alias}.attributes"
+    path = f'$."{semconv.MM_COST_FEES_USD}"'
+    return (
+        f"CASE WHEN contains(CAST({attrs} AS VARCHAR), '{semconv.MM_COST_FEES_USD}') "
+        f"THEN coalesce(TRY_CAST(json_extract_string({attrs}, '{path}') AS DECIMAL(18,10)), 0) ELSE 0 END"
+    )
+
+
 def _gateway_routing(alias: str, expr: str) -> str:
     """`expr` over a gateway's routing attempts (a JSON list the shim stores), only for rows that have one."""
     attrs = f"{alias}.attributes"
@@ -192,10 +203,11 @@ class Loader:
             "coalesce(r.cache_write_tokens, 0)",
         )
         out, rs = "coalesce(r.output_tokens, 0)", "coalesce(r.reasoning_tokens, 0)"
+        fees = _fees("r")
         cost = (
             f"CASE WHEN p.base IS NULL OR {cr} + {cw} > {inp} OR {rs} > {out} THEN NULL ELSE CAST("
             f"p.base + p.per_input * {inp} + p.per_cache_read * {cr} + p.per_cache_write * {cw} "
-            f"+ p.per_output * {out} + p.per_reasoning * {rs} AS DECIMAL(18,10)) END"
+            f"+ p.per_output * {out} + p.per_reasoning * {rs} + {fees} AS DECIMAL(18,10)) END"
         )
         return f"""
             SELECT * EXCLUDE ({_cols(_PRICED)}, __cost, __source, __period), __cost AS cost_usd,

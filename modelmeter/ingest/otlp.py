@@ -235,6 +235,10 @@ def _int64(value: Any) -> int:
     return number
 
 
+def _event(name: Any, time_ns: Any, attributes: dict[str, Any]) -> dict[str, Any]:
+    return {"name": name, "time_ns": int(time_ns or 0), "attributes": attributes}
+
+
 def hex_id(value: Any, size: int) -> str | None:
     """An id as lowercase hex: accepts hex (the OTLP/JSON rule), base64 (proto3 JSON) or a byte list."""
     if isinstance(value, list):

@@ -63,14 +63,8 @@ def open_store(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyC
 def connect_checked(path: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:
     """duckdb.connect, with a damaged file turned into DamagedDatabase (a file another process
     holds is not damaged: that error passes through)."""
-    try:
+    with damage_reported(path):
         con = duckdb.connect(str(path), read_only=read_only)
-    except duckdb.IOException as exc:
-        if "lock" in str(exc).lower():
-            raise
-        raise DamagedDatabase(damaged_message(path, str(exc).splitlines()[0])) from exc
-    except (duckdb.SerializationException, duckdb.InternalException) as exc:
-        raise DamagedDatabase(damaged_message(path, str(exc).splitlines()[0])) from exc
     found = con.execute(
         "SELECT total_blocks, block_size FROM pragma_database_size() WHERE database_name = current_database()"
     ).fetchall()
@@ -82,6 +76,25 @@ def connect_checked(path: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection
             reason = f"it is {path.stat().st_size} bytes, its own index needs {expected}: truncated"
             raise DamagedDatabase(damaged_message(path, reason))
     return con
+
+
+# what DuckDB says when a file's bytes are wrong, on opening it or on reading a block later
+_DAMAGE_SIGNS = ("corrupt", "checksum", "could not read enough bytes", "not a valid duckdb database")
+
+
+@contextlib.contextmanager
+def damage_reported(path: Path) -> Iterator[None]:
+    """Turn DuckDB's errors about a damaged file into DamagedDatabase (other errors pass)."""
+    try:
+        yield
+    except duckdb.Error as exc:
+        error: BaseException | None = exc
+        while error is not None:  # a failed ROLLBACK after a failed read hides the first error
+            first_line = (str(error).splitlines() or [type(error).__name__])[0]
+            if isinstance(error, duckdb.Error) and any(s in first_line.lower() for s in _DAMAGE_SIGNS):
+                raise DamagedDatabase(damaged_message(path, first_line)) from exc
+            error = error.__context__
+        raise
 
 
 def damaged_message(path: Path, reason: str) -> str:

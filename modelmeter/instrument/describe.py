@@ -21,7 +21,7 @@ from modelmeter.instrument import pricing
 from modelmeter.instrument.naming import canonical
 from modelmeter.instrument.providers import Facts, WireFamily
 from modelmeter.instrument.request import RequestFacts
-from modelmeter.instrument.routes import gateway_from_headers
+from modelmeter.instrument.routes import gateway_from_headers, route_of
 
 _REQUEST_ID_HEADERS = (
     b"x-request-id",
@@ -57,12 +57,16 @@ def describe(request: RequestFacts, answer: Answer, start_ns: int) -> dict[str, 
     kind = route.kind
     headers = answer.headers
     status = answer.http_status
-    # a host known as a vendor's is direct; any other may be a gateway that names itself in headers
     api = vendors.APIS.get(kind or "")
-    gateway = route.gateway or (None if api is not None else gateway_from_headers(headers))
+    # a host known as a vendor's is direct; any other may be a gateway that names itself in
+    # headers or by its own credential (routes.route_of)
+    from_headers = None if kind is not None else gateway_from_headers(headers)
+    gateway, route_note = route_of(kind, from_headers, a.get(sc.MM_AUTH_KIND))
     if gateway:
         a[sc.MM_ROUTE] = "gateway"
         a[sc.MM_GATEWAY] = gateway
+    if route_note:
+        a[sc.MM_ROUTE_NOTE] = route_note
 
     # model naming: the model that answered, else the one asked for
     model = facts.response_model or request.model
@@ -131,6 +135,8 @@ def describe(request: RequestFacts, answer: Answer, start_ns: int) -> dict[str, 
         a[sc.MM_REPORTED_COST_USD] = _money(facts.reported_cost)
         source = facts.reported_cost_source or "reported"
         a[sc.MM_REPORTED_COST_SOURCE] = f"{gateway}.{source}" if gateway else source
+    if facts.extras:
+        a.update(facts.extras)
     if facts.gateway_attempts:
         a[sc.MM_GATEWAY_ATTEMPTS] = orjson.dumps(facts.gateway_attempts).decode()
         first = facts.gateway_attempts[0].get("provider")
@@ -156,9 +162,20 @@ def _price(a: dict[str, Any], start_ns: int) -> None:
     if cost is None:
         a[sc.MM_COST_SOURCE] = "unpriced"
         return
+    if facts.fees:
+        fees, unpriced = pricing.request_fees(vendor, platform, model, facts.fees, start_ns)
+        if fees:
+            cost += fees
+            a[sc.MM_COST_FEES_USD] = _money(fees)
+        if unpriced:
+            a[sc.MM_COST_EXCLUDES] = ",".join(unpriced)
     a[sc.MM_COST_USD] = _money(cost)
     a[sc.MM_COST_SOURCE] = "genai-prices"
     a[sc.GEN_AI_USAGE_COST] = float(cost)
+    if facts.compaction:
+        share = pricing.estimate(vendor, platform, model, facts.compaction, start_ns)
+        if share is not None:
+            a[sc.MM_COMPACTION_COST_USD] = _money(share)
 
 
 def _money(value: Decimal) -> str:

@@ -10,6 +10,8 @@ The rule (documented for reports and ingest):
    have their dashed version joined with a dot (`claude-sonnet-4-5` -> `claude-sonnet-4.5`,
    `claude-3-5-haiku` -> `claude-3.5-haiku`), as gateways write them; OpenAI snapshot dates
    (`gpt-4o-mini-2024-07-18` -> `gpt-4o-mini`) go too.
+4. A `@key=value,...` tail is a test harness's settings, never part of a model (`gpt-4o-mini@fault=429`
+   -> `gpt-4o-mini`); Vertex versions (`@20250514`) have no `=` and are handled by rule 3.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ _ANTHROPIC_DATE = re.compile(r"(?:-\d{8}|-latest|@\d{8}|@latest)$")
 _ANTHROPIC_VERSION = re.compile(r"(?<=-\d)-(?=\d(?:-|$))")
 _OPENAI_DATE = re.compile(r"-\d{4}-\d{2}-\d{2}$")
 _VERTEX_VERSION = re.compile(r"@[\w.-]+$")
+_SETTINGS_TAIL = re.compile(r"@[A-Za-z_][\w-]*=.*$")
 
 
 def vendor_of_name(name: str) -> str | None:
@@ -36,7 +39,7 @@ def vendor_of_name(name: str) -> str | None:
 @lru_cache(maxsize=4096)
 def canonical(model: str, fallback_vendor: str | None) -> tuple[str | None, str]:
     """(provider, `provider/name`) for a model id; provider None when nothing tells it."""
-    name = model.removeprefix("models/")
+    name = _SETTINGS_TAIL.sub("", model.removeprefix("models/"))
     prefix, slash, rest = name.partition("/")
     vendor: str | None
     if slash and rest:

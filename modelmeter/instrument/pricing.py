@@ -53,3 +53,11 @@ def estimate(
     key = pricing.PriceKey(vendor or "", platform or "", "", "", model, "", False)
     input_tokens, cache_read, cache_write, output = usage
     return pricing.estimate(key, pricing.CallUsage(input_tokens, output, cache_read, cache_write), start_ns)
+
+
+def request_fees(
+    vendor: str | None, platform: str | None, model: str, fees: Mapping[str, int], start_ns: int
+) -> tuple[Decimal, tuple[str, ...]]:
+    """USD for per-request fees (`web_searches`: 3) of `model`, and the fees no price covers."""
+    key = pricing.PriceKey(vendor or "", platform or "", "", "", model, "", False)
+    return pricing.request_fees(key, fees, start_ns)

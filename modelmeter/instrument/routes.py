@@ -4,7 +4,9 @@ Known public hosts and gateway headers are in `modelmeter.vendors`. `MODELMETER_
 (`URL=KIND,...`) classifies anything else: a self-hosted gateway, an Azure custom domain, a local mock.
 KIND is a vendor from `vendors.APIS` (a direct route) or a gateway name (any other word, e.g.
 `vercel`, `litellm`, or your own). A gateway that is not recognised by host still gives itself away
-in response headers (`x-litellm-*`, `cf-aig-*`, `x-portkey-*`, `helicone-*`).
+in response headers (`x-litellm-*`, `cf-aig-*`, `x-portkey-*`, `helicone-*`) or in the credential
+the request carries (a Vercel AI Gateway `vck_` key or OIDC token, an OpenRouter key): `route_of`
+weighs the evidence.
 """
 
 from __future__ import annotations
@@ -70,6 +72,26 @@ def kind_of(
 
 def is_vendor(kind: str | None) -> bool:
     return kind in vendors.APIS
+
+
+def route_of(
+    kind: str | None, header_gateway: str | None, auth_kind: str | None
+) -> tuple[str | None, str | None]:
+    """(the gateway a call went through, None when direct; a note when host and key disagree).
+
+    The host decides when we know it (a vendor's API is direct, a known gateway is that gateway);
+    on a host we cannot classify, the gateway's response headers decide, else its credential.
+    """
+    key_gateway = vendors.GATEWAY_CREDENTIALS.get(auth_kind or "")
+    if kind in VENDOR_PLATFORM:
+        note = f"{auth_kind} sent to {kind}'s own API" if key_gateway else None
+        return None, note
+    host_gateway = kind or header_gateway
+    if host_gateway is None:
+        return key_gateway, None
+    if key_gateway and key_gateway != host_gateway:
+        return host_gateway, f"{auth_kind} sent to {host_gateway}"
+    return host_gateway, None
 
 
 def gateway_from_headers(headers: Mapping[bytes, bytes]) -> str | None:

@@ -162,12 +162,28 @@ def check(usage: pl.DataFrame, policy: Policy, path: Path, params: ReportParams)
             pl.col("calls", "priced_calls", "spend_usd", "cheapest_cost_usd").sum(),
             pl.col("cheapest_model").drop_nulls().first(),
         )
-        .with_columns((pl.col("spend_usd") - pl.col("cheapest_cost_usd")).alias("saving_usd"))
+        .with_columns(  # unpriced, not zero, when none of the workflow's calls had a price
+            pl.when(pl.col("priced_calls") > 0).then(pl.col(name)).alias(name)
+            for name in ("spend_usd", "cheapest_cost_usd")
+        )
+        .with_columns((pl.col("spend_usd") - pl.col("cheapest_cost_usd")).round(10).alias("saving_usd"))
+        .with_columns(
+            pl.when(pl.col("saving_usd") < 0)
+            .then(pl.lit("its tier allows no model as cheap as the one it uses: the policy costs more"))
+            .when(pl.col("saving_usd") == 0)
+            .then(pl.lit("already on the cheapest allowed model"))
+            .when(pl.col("saving_usd").is_null())
+            .then(pl.lit("unpriced: no priced calls to re-price"))
+            .otherwise(pl.lit("moving to the cheapest allowed model"))
+            .alias("why")
+        )
         .sort("saving_usd", descending=True, nulls_last=True)
         if checked
         else table
     )
     untiered = table.filter(pl.col("tier_applied").is_null()) if checked else table
+    gains = savings.filter(pl.col("saving_usd") > 0) if checked else savings
+    losses = savings.filter(pl.col("saving_usd") < 0) if checked else savings
     report.headlines += [
         Headline(
             "violating_calls",
@@ -188,12 +204,22 @@ def check(usage: pl.DataFrame, policy: Policy, path: Path, params: ReportParams)
         Headline(
             "estimated_saving_usd",
             "Estimated saving at the cheapest allowed model",
-            float(savings["saving_usd"].sum() or 0.0) if checked else 0.0,
+            float(gains["saving_usd"].sum() or 0.0) if checked else 0.0,
             "usd",
-            "Sum over tiered workflows of (estimated spend - the same priced token usage re-priced "
-            "at the cheapest "
-            "model its tier allows, among models seen for the same operation).",
-            int(savings["priced_calls"].sum() or 0) if checked else 0,
+            "Sum over tiered workflows that would save of (estimated spend - the same priced token "
+            "usage re-priced at the cheapest model its tier allows, among models seen for the same "
+            "operation). Workflows whose tier allows only dearer models are counted apart, as the "
+            "cost of following the policy.",
+            int(gains["priced_calls"].sum() or 0) if checked else 0,
+        ),
+        Headline(
+            "policy_extra_cost_usd",
+            "Extra cost of following the policy",
+            float(-losses["saving_usd"].sum() or 0.0) if checked else 0.0,
+            "usd",
+            "Sum over tiered workflows whose tier allows no model as cheap as the one they use of "
+            "(the usage re-priced at the cheapest allowed model - estimated spend).",
+            int(losses["priced_calls"].sum() or 0) if checked else 0,
         ),
         Headline(
             "untiered_calls",

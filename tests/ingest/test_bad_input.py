@@ -78,23 +78,30 @@ def test_a_bad_record_among_spool_records_is_quarantined_and_the_rest_ingests(tm
     assert [r[0] for r in rows(db, "SELECT line FROM quarantine ORDER BY line")] == [4, 5]
 
 
-def _damaged_database(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+def _damaged_database(tmp_path: Path, damage: str) -> tuple[Path, dict[str, str]]:
     home = tmp_path / "home"
     write_ndjson(home / "spool" / "spans-1.ndjson", [record() for _ in range(3000)])
     env = {"MODELMETER_HOME": str(home)}
     assert run_cli("ingest", env=env).returncode == 0
     db = home / "modelmeter.duckdb"
-    db.write_bytes(db.read_bytes()[: db.stat().st_size // 2])  # as a full disk or a bad copy leaves it
+    data = bytearray(db.read_bytes())
+    if damage == "truncated":  # as a full disk or a bad copy leaves it
+        data = data[: len(data) // 2]
+    else:  # bytes changed inside every data block: found only when a block is read
+        for block in range(3 * 4096 + 256 * 1024, len(data), 256 * 1024):
+            data[block + 100 : block + 5000] = os.urandom(4900)
+    db.write_bytes(bytes(data))
     return db, env
 
 
 @pytest.mark.parametrize(
     "command", [["ingest"], ["reprice"], ["report", "cost"], ["report", "weekly", "--format", "html"]]
 )
-def test_a_truncated_database_is_one_line_naming_it_and_what_to_do(
-    tmp_path: Path, command: list[str]
+@pytest.mark.parametrize("damage", ["truncated", "corrupted"])
+def test_a_damaged_database_is_one_line_naming_it_and_what_to_do(
+    tmp_path: Path, command: list[str], damage: str
 ) -> None:
-    db, env = _damaged_database(tmp_path)
+    db, env = _damaged_database(tmp_path, damage)
     done = run_cli(*command, env=env)
     assert done.returncode != 0
     message = done.stderr.strip()

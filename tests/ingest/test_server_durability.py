@@ -71,9 +71,10 @@ class Load:
         assert len(self.acknowledged) >= acknowledged, self.statuses
 
 
-def _ingest(spool: Path, db: Path) -> None:
+def _ingest(spool: Path, db: Path, codes: tuple[int, ...] = (0, 3)) -> None:
+    """Ingest via the CLI; 3 (quarantined input) is expected where a kill may have torn a record."""
     done = run_cli("ingest", str(spool), "--db", str(db), timeout=120)
-    assert done.returncode in (0, 3), done.stderr
+    assert done.returncode in codes, done.stderr
     assert "Traceback" not in done.stderr
 
 
@@ -131,7 +132,7 @@ def test_a_full_disk_is_503_with_retry_after_never_a_hang_and_serve_recovers_whe
         assert server.stop() < 5
         filler.unlink()
         assert "Traceback" not in server.log()
-        _ingest(spool, db)
+        _ingest(spool, db, codes=(0,))  # every failed write was rolled back: nothing to quarantine
     stored = _calls(db)
     assert len(stored) == len(set(stored))
     assert not load.acknowledged - set(stored)
@@ -152,7 +153,7 @@ def test_sigterm_flushes_and_ends_serve_within_seconds_with_clients_connected(tm
     assert not list((tmp_path / "spool").glob("*.open")), "the current file was sealed on the way out"
     for connection in [*idle, half]:
         connection.close()
-    _ingest(tmp_path / "spool", tmp_path / "db.duckdb")
+    _ingest(tmp_path / "spool", tmp_path / "db.duckdb", codes=(0,))
     assert not load.acknowledged - set(_calls(tmp_path / "db.duckdb"))
 
 

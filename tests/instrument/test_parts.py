@@ -89,6 +89,10 @@ def test_hosts_configured_endpoints_and_headers_decide_the_route() -> None:
         ("models/gemini-2.5-flash", "google/gemini-2.5-flash"),
         ("meta-llama/llama-3.3-70b-instruct", "meta/llama-3.3-70b-instruct"),
         ("llama-3.3-70b-versatile", "meta/llama-3.3-70b-versatile"),
+        # a test harness's settings tail is never part of the model
+        ("gpt-4o-mini@fault=429,retry_after=0.01", "openai/gpt-4o-mini"),
+        ("openai/gpt-4o@fail_models=openai/gpt-4o", "openai/gpt-4o"),
+        ("gemini-2.5-flash@001", "google/gemini-2.5-flash"),
     ],
 )
 def test_canonical_names_meet_across_direct_and_gateway_spellings(model: str, expected: str) -> None:

@@ -78,6 +78,7 @@ def test_spans_reach_closed_spool_files_as_flat_records(mock: MockProviders, tmp
 # what differs between two calls of the same case: ids, clocks and the resource
 _PER_CALL = {"trace_id", "span_id", "call_id", "response_id", "request_id", "start_ns", "end_ns"}
 _PER_CALL |= {"duration_ms", "ttft_ms", "service", sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK}
+_PER_CALL |= {sc.MM_GATEWAY_GENERATION_ID}
 
 
 def _same_call_parts(record: dict[str, Any]) -> dict[str, Any]:

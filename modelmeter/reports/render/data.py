@@ -11,7 +11,7 @@ from typing import Any
 import polars as pl
 
 from modelmeter.reports.model import Report
-from modelmeter.reports.render.charts import vega_lite
+from modelmeter.reports.render.charts import chart_spec
 
 
 def _json_default(value: Any) -> Any:
@@ -43,6 +43,7 @@ def render_json(report: Report) -> str:
         "filters": report.filters,
         "based_on_calls": report.based_on,
         "summary": report.summary,
+        "findings": [{"text": f.text, "section": f.section, "level": f.level} for f in report.findings],
         "headlines": [
             {
                 "key": h.key,
@@ -60,7 +61,7 @@ def render_json(report: Report) -> str:
             t.name: {"title": t.title, "description": t.description, "rows": t.frame.to_dicts()}
             for t in report.tables
         },
-        "charts": {c.name: vega_lite(c, report.table(c.table).frame) for c in report.charts},
+        "charts": {c.name: chart_spec(c, report) for c in report.charts},
         "notes": report.notes,
     }
     return json.dumps(document, default=_json_default, indent=2)
@@ -82,7 +83,7 @@ def write_tables(report: Report, fmt: str, out: Path, table: str | None = None) 
     for name, frame in selected.items():
         paths[name].parent.mkdir(parents=True, exist_ok=True)
         if fmt == "csv":
-            frame.write_csv(paths[name])
+            frame.write_csv(paths[name], float_scientific=False)  # never 1e-05 in a spreadsheet
         else:
             frame.write_parquet(paths[name])
     return list(paths.values())
