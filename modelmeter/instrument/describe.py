@@ -125,12 +125,14 @@ def describe(request: RequestFacts, answer: Answer, start_ns: int) -> dict[str, 
     a[sc.MM_USAGE_KNOWN] = facts.usage_known
     if facts.usage_known:
         _usage_attributes(facts, a)
-    if model:
-        try:
-            _price(a, start_ns)
-        except Exception as err:  # the price is one fact of many: the others still count
-            a[sc.MM_COST_SOURCE] = "unpriced"
-            a[sc.MM_PARSE_ERROR] = f"{type(err).__name__}: {err}"[:200]
+        if model:
+            try:
+                _price(vendor, platform, model, facts, start_ns, a)
+            except Exception as err:  # the price is one fact of many: the others still count
+                a[sc.MM_COST_SOURCE] = "unpriced"
+                a[sc.MM_PARSE_ERROR] = f"{type(err).__name__}: {err}"[:200]
+    elif model:
+        a[sc.MM_COST_SOURCE] = "unpriced"
     if facts.reported_cost is not None:
         a[sc.MM_REPORTED_COST_USD] = _money(facts.reported_cost)
         source = facts.reported_cost_source or "reported"
@@ -155,10 +157,16 @@ def provider_name(kind: str | None, family: WireFamily) -> str:
     return vendors.FAMILY_CONVENTION_NAMES.get(family.NAME, "openai")
 
 
-def _price(a: dict[str, Any], start_ns: int) -> None:
-    """The pricing core's estimate from the call's attributes (ingest prices the record with the
-    same core and key); unknown usage is unpriced, never zero."""
-    cost = pricing.estimate_call(a, start_ns) if a[sc.MM_USAGE_KNOWN] else None
+def _price(
+    vendor: str | None, platform: str | None, model: str, facts: Facts, start_ns: int, a: dict[str, Any]
+) -> None:
+    usage = (
+        facts.input_tokens or 0,
+        facts.cache_read_tokens or 0,
+        facts.cache_write_tokens or 0,
+        facts.output_tokens or 0,
+    )
+    cost = pricing.estimate(vendor, platform, model, usage, start_ns)
     if cost is None:
         a[sc.MM_COST_SOURCE] = "unpriced"
         return
