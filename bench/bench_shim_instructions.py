@@ -36,7 +36,7 @@ _TOTALS = re.compile(r"^totals: (\d+)", re.MULTILINE)
 
 def _make_calls(case: str, instrumented: bool, calls: int) -> None:
     """The measured process: WARMUP + `calls` in-memory calls of one case; instrumented, it then
-    waits until the spool's own thread has written every span (a flush would do that work on this
+    waits until the spool's own thread has written every record (a flush would do that work on this
     thread, where it would count as the app's)."""
     sys.path.insert(0, os.path.dirname(__file__))
     import bench_shim
@@ -58,7 +58,7 @@ def _make_calls(case: str, instrumented: bool, calls: int) -> None:
     if instrumented:
         deadline = time.monotonic() + 600
         while _lines_in(spool_dir) < WARMUP + calls and time.monotonic() < deadline:
-            time.sleep(spool.WRITE_INTERVAL_S)
+            time.sleep(spool.WRITE_DELAY_S)
         modelmeter.uninstrument()
 
 

@@ -16,11 +16,12 @@ from typing import Any
 import orjson
 
 from modelmeter import semconv as sc
+from modelmeter import vendors
 from modelmeter.instrument import pricing
 from modelmeter.instrument.naming import canonical
 from modelmeter.instrument.providers import Facts, WireFamily
 from modelmeter.instrument.request import RequestFacts
-from modelmeter.instrument.routes import SEMCONV_PROVIDER, VENDOR_PLATFORM, gateway_from_headers, route_of
+from modelmeter.instrument.routes import gateway_from_headers, route_of
 
 _REQUEST_ID_HEADERS = (
     b"x-request-id",
@@ -31,25 +32,6 @@ _REQUEST_ID_HEADERS = (
     b"x-litellm-call-id",
     b"cf-aig-log-id",
 )
-# API vendor kind -> the model vendor to assume when the model name does not tell
-_DEFAULT_MODEL_VENDOR = {
-    "openai": "openai",
-    "azure": "openai",
-    "anthropic": "anthropic",
-    "gemini": "google",
-    "google": "google",
-    "vertex": "google",
-    "mistral": "mistral",
-    "cohere": "cohere",
-    "deepseek": "deepseek",
-    "xai": "xai",
-}
-_FAMILY_PROVIDER = {
-    "anthropic.messages": "anthropic",
-    "gemini": "gcp.gemini",
-    "cohere.v2": "cohere",
-    "mistral.chat": "mistral_ai",
-}
 
 
 @dataclass(slots=True)
@@ -75,6 +57,7 @@ def describe(request: RequestFacts, answer: Answer, start_ns: int) -> dict[str, 
     kind = route.kind
     headers = answer.headers
     status = answer.http_status
+    api = vendors.APIS.get(kind or "")
     # a host known as a vendor's is direct; any other may be a gateway that names itself in
     # headers or by its own credential (routes.route_of)
     from_headers = None if kind is not None else gateway_from_headers(headers)
@@ -87,15 +70,15 @@ def describe(request: RequestFacts, answer: Answer, start_ns: int) -> dict[str, 
 
     # model naming: the model that answered, else the one asked for
     model = facts.response_model or request.model
-    platform = _platform(kind, gateway, facts.served_by, a.get(sc.SERVER_ADDRESS))
+    platform = _platform(api, gateway, facts.served_by, a.get(sc.SERVER_ADDRESS))
     vendor = None
     if model:
-        vendor, canonical_model = canonical(model, _DEFAULT_MODEL_VENDOR.get(kind or ""))
+        vendor, canonical_model = canonical(model, api.model_vendor if api is not None else None)
         a[sc.MM_MODEL] = canonical_model
         if vendor:
             a[sc.MM_PROVIDER] = vendor
     if gateway and vendor:
-        a[sc.GEN_AI_PROVIDER_NAME] = SEMCONV_PROVIDER.get(vendor, vendor)
+        a[sc.GEN_AI_PROVIDER_NAME] = vendors.convention_name(vendor)
     if platform:
         a[sc.MM_PLATFORM] = platform
     if facts.response_model:
@@ -168,9 +151,10 @@ def describe(request: RequestFacts, answer: Answer, start_ns: int) -> dict[str, 
 
 def provider_name(kind: str | None, family: WireFamily) -> str:
     """gen_ai.provider.name for a direct call (a gateway call is renamed after its model's vendor)."""
-    if kind in VENDOR_PLATFORM:
-        return VENDOR_PLATFORM[kind][1]
-    return _FAMILY_PROVIDER.get(family.NAME, "openai")
+    api = vendors.APIS.get(kind or "")
+    if api is not None:
+        return api.convention_name
+    return vendors.FAMILY_CONVENTION_NAMES.get(family.NAME, "openai")
 
 
 def _price(
@@ -207,11 +191,11 @@ def _money(value: Decimal) -> str:
     return format(value.normalize(), "f")
 
 
-def _platform(kind: str | None, gateway: str | None, served_by: str | None, host: Any) -> str | None:
+def _platform(api: vendors.Api | None, gateway: str | None, served_by: str | None, host: Any) -> str | None:
     if gateway:
         return served_by
-    if kind in VENDOR_PLATFORM:
-        return VENDOR_PLATFORM[kind][0]
+    if api is not None:
+        return api.platform
     return host if isinstance(host, str) else None
 
 

@@ -93,13 +93,12 @@ def patch_all() -> list[str]:
         items_of = shortcuts.header_items_reader(module.Headers)
         _patch(module.HTTPTransport, "handle_request", _sync_wrapper(sync_tee, items_of))
         _patch(module.AsyncHTTPTransport, "handle_async_request", _async_wrapper(async_tee, items_of))
-        for cls, method, transport_method, make in (
-            (module.Client, shortcuts.CLIENT_SEND, "handle_request", _sync_client_wrapper),
-            (module.AsyncClient, shortcuts.CLIENT_SEND, "handle_async_request", _async_client_wrapper),
-        ):
-            if method in cls.__dict__:
-                tee = sync_tee if make is _sync_client_wrapper else async_tee
-                _patch(cls, method, make(tee, items_of, transport_method))
+        if shortcuts.CLIENT_SEND in module.Client.__dict__:
+            client_sync = _sync_wrapper(sync_tee, items_of, "handle_request")
+            _patch(module.Client, shortcuts.CLIENT_SEND, client_sync)
+        if shortcuts.CLIENT_SEND in module.AsyncClient.__dict__:
+            client_async = _async_wrapper(async_tee, items_of, "handle_async_request")
+            _patch(module.AsyncClient, shortcuts.CLIENT_SEND, client_async)
         done.append(module_name)
     return done
 
@@ -137,135 +136,94 @@ def _runs_alone(original: Callable[[Any, Any], Any]) -> bool:
 
 
 # --- the wrappers -----------------------------------------------------------------------------
-# One sync and one async body per seam, written out: on the app's thread every call counts.
+# One sync and one async body, written out: on the app's thread every call counts. `client_seam` is
+# None at a transport; at a client, it names the transport method whose wrapper would see the call.
 
 
-def _sync_wrapper(tee: type, items_of: ItemsOf) -> Callable[..., Any]:
+def _sync_wrapper(tee: type, items_of: ItemsOf, client_seam: str | None = None) -> Callable[..., Any]:
+    at_client = client_seam is not None
+
     def make(original: Callable[[Any, Any], Any], alone: bool) -> Any:
-        def handle_request(self: Any, request: Any) -> Any:
+        alone = alone and not at_client  # beneath a client's send runs a transport that may read it
+
+        def observed(self: Any, request: Any) -> Any:
             config = _config
-            if config is None or request.method != "POST" or _is_seen():
+            if (
+                config is None
+                or request.method != "POST"
+                or _is_seen()
+                or (at_client and _transport_observes(self, request, client_seam))
+            ):
                 return original(self, request)
             begun = _begin(config, request, items_of, alone, is_async=False)
             if begun is None:
                 return original(self, request)
             observation, context = begun
             token = shortcuts.set(context) if context is not None else None
+            seen = _seen.set(True) if at_client else None
             try:
                 response = original(self, request)
             except BaseException as exc:
                 _guarded(observation.end, "failed", exc)
                 raise
             finally:
+                if seen is not None:
+                    _guarded(_seen.reset, seen)
                 if token is not None:
                     _guarded(shortcuts.reset, token)
-            return _attach(observation, response, tee, items_of)
+            return _attach(observation, response, tee, items_of, at_client)
 
-        return handle_request
+        return observed
 
     return make
 
 
-def _async_wrapper(tee: type, items_of: ItemsOf) -> Callable[..., Any]:
+def _async_wrapper(tee: type, items_of: ItemsOf, client_seam: str | None = None) -> Callable[..., Any]:
+    at_client = client_seam is not None
+
     def make(original: Callable[[Any, Any], Any], alone: bool) -> Any:
-        async def handle_async_request(self: Any, request: Any) -> Any:
+        alone = alone and not at_client
+
+        async def observed(self: Any, request: Any) -> Any:
             config = _config
-            if config is None or request.method != "POST" or _is_seen():
+            if (
+                config is None
+                or request.method != "POST"
+                or _is_seen()
+                or (at_client and _transport_observes(self, request, client_seam))
+            ):
                 return await original(self, request)
             begun = _begin(config, request, items_of, alone, is_async=True)
             if begun is None:
                 return await original(self, request)
             observation, context = begun
             token = shortcuts.set(context) if context is not None else None
+            seen = _seen.set(True) if at_client else None
             try:
                 response = await original(self, request)
             except BaseException as exc:
                 _guarded(observation.end, "failed", exc)
                 raise
             finally:
+                if seen is not None:
+                    _guarded(_seen.reset, seen)
                 if token is not None:
                     _guarded(shortcuts.reset, token)
-            return _attach(observation, response, tee, items_of)
+            return _attach(observation, response, tee, items_of, at_client)
 
-        return handle_async_request
+        return observed
 
     return make
 
 
-def _transport_observes(client: Any, request: Any, transport_method: str) -> bool:
+def _transport_observes(client: Any, request: Any, transport_method: str | None) -> bool:
     """Whether the transport this client sends `request` through has our wrapper (then the
     transport seam observes it); True when that cannot be told, so nothing is counted twice."""
     try:
         transport = shortcuts.transport_for(client, request.url)
-        return hasattr(getattr(type(transport), transport_method, None), "__modelmeter_original__")
+        return hasattr(getattr(type(transport), transport_method or "", None), "__modelmeter_original__")
     except Exception:
         return True
-
-
-def _sync_client_wrapper(tee: type, items_of: ItemsOf, transport_method: str) -> Callable[..., Any]:
-    def make(original: Callable[[Any, Any], Any], alone: bool) -> Any:
-        def send_single_request(self: Any, request: Any) -> Any:
-            config = _config
-            if (
-                config is None
-                or request.method != "POST"
-                or _is_seen()
-                or _transport_observes(self, request, transport_method)
-            ):
-                return original(self, request)
-            begun = _begin(config, request, items_of, False, is_async=False)
-            if begun is None:
-                return original(self, request)
-            observation, context = begun
-            token = shortcuts.set(context) if context is not None else None
-            seen = _seen.set(True)
-            try:
-                response = original(self, request)
-            except BaseException as exc:
-                _guarded(observation.end, "failed", exc)
-                raise
-            finally:
-                _guarded(_seen.reset, seen)
-                if token is not None:
-                    _guarded(shortcuts.reset, token)
-            return _attach(observation, response, tee, items_of, whole=True)
-
-        return send_single_request
-
-    return make
-
-
-def _async_client_wrapper(tee: type, items_of: ItemsOf, transport_method: str) -> Callable[..., Any]:
-    def make(original: Callable[[Any, Any], Any], alone: bool) -> Any:
-        async def send_single_request(self: Any, request: Any) -> Any:
-            config = _config
-            if (
-                config is None
-                or request.method != "POST"
-                or _is_seen()
-                or _transport_observes(self, request, transport_method)
-            ):
-                return await original(self, request)
-            begun = _begin(config, request, items_of, False, is_async=True)
-            if begun is None:
-                return await original(self, request)
-            observation, context = begun
-            token = shortcuts.set(context) if context is not None else None
-            seen = _seen.set(True)
-            try:
-                response = await original(self, request)
-            except BaseException as exc:
-                _guarded(observation.end, "failed", exc)
-                raise
-            finally:
-                _guarded(_seen.reset, seen)
-                if token is not None:
-                    _guarded(shortcuts.reset, token)
-            return _attach(observation, response, tee, items_of, whole=True)
-
-        return send_single_request
-
-    return make
 
 
 def _guarded(fn: Callable[..., Any], *args: Any) -> None:
@@ -275,9 +233,7 @@ def _guarded(fn: Callable[..., Any], *args: Any) -> None:
         log.debug("modelmeter hook failed", exc_info=True)
 
 
-def _attach(
-    observation: CallObservation, response: Any, tee: type, items_of: ItemsOf, whole: bool = False
-) -> Any:
+def _attach(observation: CallObservation, response: Any, tee: type, items_of: ItemsOf, whole: bool) -> Any:
     """Headers are in: tell the observation, and put the tee in front of the body. With `whole`
     (the client seam), a response its transport made with the body already in memory (a
     `MockTransport`'s, say: the client will never read its stream) is read at once."""

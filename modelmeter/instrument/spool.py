@@ -8,7 +8,8 @@ reaches `rotate_bytes` (default 16 MiB), when it is `rotate_seconds` old (defaul
 each write and by a timer), and on `flush()`, shutdown and process exit. A file left `.open` by a
 process that died is sealed by `serve` or `ingest` (spoolfile.recover).
 
-Records are made and written on the spool's own thread (`Spool`), never the app's: an ended call
+Records are made and written on the spool's own thread (`Spool`), not the app's (but for the thread
+that calls `flush()`): an ended call
 waits there at most WRITE_DELAY_S before its record is written to the OS (so a process that ends
 without warning loses at most that window), and calls that end meanwhile go out in the same write.
 A spool that cannot be written (full disk, no permission) drops records with one warning, never an

@@ -302,22 +302,28 @@ class Observer(Protocol):
     def end(self, how: str, exc: BaseException | None = None) -> None: ...
 
 
+class _PassesElapsed:
+    """A client-level tee sits on the client's own stream wrapper, where httpx2 keeps the time the
+    response took (`response.elapsed` reads it from the stream): pass it through."""
+
+    _inner: Any
+
+    @property
+    def elapsed(self) -> Any:
+        return getattr(self._inner, "elapsed", None)
+
+    @elapsed.setter
+    def elapsed(self, value: Any) -> None:
+        self._inner.elapsed = value
+
+
 def _make_tees(sync_base: type, async_base: type) -> tuple[type, type]:
     """Tee classes deriving from one HTTP library's byte-stream bases (its client checks isinstance)."""
 
-    class SyncTee(sync_base):
+    class SyncTee(_PassesElapsed, sync_base):
         def __init__(self, inner: Any, observer: Observer) -> None:
             self._inner = inner
             self._observer = observer
-
-        @property
-        def elapsed(self) -> Any:
-            """What a client's own stream wrapper beneath us measured (httpx2 reads it there)."""
-            return getattr(self._inner, "elapsed", None)
-
-        @elapsed.setter
-        def elapsed(self, value: Any) -> None:
-            self._inner.elapsed = value
 
         def __iter__(self) -> Iterator[bytes]:
             observer = self._observer
@@ -356,18 +362,10 @@ def _make_tees(sync_base: type, async_base: type) -> tuple[type, type]:
             if not self._observer.done:
                 self._observer.end("abandoned")
 
-    class AsyncTee(async_base):
+    class AsyncTee(_PassesElapsed, async_base):
         def __init__(self, inner: Any, observer: Observer) -> None:
             self._inner = inner
             self._observer = observer
-
-        @property
-        def elapsed(self) -> Any:
-            return getattr(self._inner, "elapsed", None)
-
-        @elapsed.setter
-        def elapsed(self, value: Any) -> None:
-            self._inner.elapsed = value
 
         async def __aiter__(self) -> AsyncIterator[bytes]:
             observer = self._observer
