@@ -78,11 +78,11 @@ def test_report_terminal_output_shows_headlines_and_notes(home: Path) -> None:
 
 def test_report_on_a_missing_or_empty_database_says_so(tmp_path: Path) -> None:
     missing = run("report", "weekly", "--db", tmp_path / "nope.duckdb")
-    assert missing.returncode == 3 and "no database" in missing.stderr
+    assert missing.returncode == 4 and "no database" in missing.stderr
     empty = tmp_path / "empty.duckdb"
     con = duckdb.connect(str(empty))
     for migration in MIGRATIONS:
         con.execute(migration)
     con.close()
     result = run("report", "cost", "--db", empty)
-    assert result.returncode == 3 and "no calls" in result.stderr
+    assert result.returncode == 4 and "no calls" in result.stderr

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import shlex
 from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from modelmeter.cli import exits
 
 DEFAULT_HOME = Path("modelmeter-demo")
 
@@ -34,13 +37,17 @@ def register(app: typer.Typer) -> None:
         gateway mid-week. The spans are ingested into DuckDB and the weekly report is written as HTML
         and Markdown.
 
+        Exit code: 0 done; 1 it cannot run (the provider SDKs of the `demo` extra are missing, or the
+        home is not empty) or failed, leaving none of its files behind.
+
         Example: modelmeter demo --home /tmp/mm-demo
         """
         from modelmeter.demo import DemoError, run_demo
 
         chosen = home or Path(os.environ.get("MODELMETER_HOME") or DEFAULT_HOME)
         try:
-            run_demo(chosen, force=force)
+            result = run_demo(chosen, force=force)
         except DemoError as error:
-            typer.secho(f"modelmeter demo: {error}", err=True, fg=typer.colors.RED)
-            raise typer.Exit(2) from error
+            raise exits.fail("demo", str(error), exits.FAILED) from error
+        home_line = f"export MODELMETER_HOME={shlex.quote(str(result.home))}"
+        typer.echo(f"\nTo explore it with the commands in the README:\n  {home_line}")

@@ -29,7 +29,7 @@ def register(app: typer.Typer) -> None:
 
         Example: [bold]modelmeter scan ./services --format json > inventory.json[/bold]
 
-        Exit code 0, or 3 when literal keys were found (so CI can fail on committed secrets).
+        Exit code 0; 3 when literal keys were found (so CI can fail on committed secrets); 64 no such path.
         """
         from modelmeter.scan import scan_tree
 
@@ -46,7 +46,7 @@ def _print_tables(findings: list[Finding]) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    console = Console(markup=False, highlight=False)  # file names and values are user text
     titles = {
         "sdk": "AI SDKs imported",
         "model": "Model names",

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import typer
 
+from modelmeter.cli import exits
+
 TOKEN_ENV = "MODELMETER_SERVE_TOKEN"
 
 
@@ -18,19 +20,28 @@ def register(app: typer.Typer) -> None:
         host: str = typer.Option(
             "127.0.0.1", "--host", help="Address to bind; beyond loopback a token is required."
         ),
-        port: int = typer.Option(4318, "--port", help="Port (4318 is the OTLP/HTTP default)."),
+        port: int = typer.Option(
+            4318, "--port", min=0, max=65535, help="Port (4318 is the OTLP/HTTP default)."
+        ),
         token: str | None = typer.Option(
             None, "--token", envvar=TOKEN_ENV, help=f"Bearer token clients must send (or {TOKEN_ENV})."
         ),
         spool: Path | None = typer.Option(
             None, "--spool", help="Spool directory (default: MODELMETER_SPOOL)."
         ),
-        max_bytes: int = typer.Option(16 * 1024 * 1024, "--max-bytes", help="Largest request body accepted."),
-        rotate_seconds: float = typer.Option(10.0, "--rotate-seconds", help="Close spool files this often."),
+        max_bytes: int = typer.Option(
+            16 * 1024 * 1024, "--max-bytes", min=1, help="Largest request body accepted."
+        ),
+        rotate_seconds: float = typer.Option(
+            10.0, "--rotate-seconds", min=0.01, help="Close spool files this often."
+        ),
     ) -> None:
         """Receive OTLP/HTTP traces (POST /v1/traces, protobuf or JSON, gzip) into the spool.
 
         Answers 200 only once the data is fsynced; `modelmeter ingest` then loads it.
+
+        Exit code: 0 stopped by a signal; 1 cannot listen (e.g. the port is taken); 64 a bad option, or
+        an address beyond loopback without a token.
 
         Example: modelmeter serve --port 4318   (then OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318)
         """
@@ -41,8 +52,7 @@ def register(app: typer.Typer) -> None:
         try:
             check_bind(host, token)
         except PermissionError as exc:
-            typer.echo(f"modelmeter serve: {exc}", err=True)
-            raise typer.Exit(2) from exc
+            raise exits.usage("serve", str(exc)) from exc
         spool_dir = spool or default_spool_dir()
         stop = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
@@ -61,8 +71,7 @@ def register(app: typer.Typer) -> None:
                 stop=stop,
             )
         except OSError as exc:
-            typer.echo(f"modelmeter serve: cannot listen on {host}:{port}: {exc}", err=True)
-            raise typer.Exit(1) from exc
+            raise exits.fail("serve", f"cannot listen on {host}:{port}: {exc}", exits.FAILED) from exc
 
 
 def _announce(ready: threading.Event, host: str, port: int, spool_dir: Path) -> None:

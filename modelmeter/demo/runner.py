@@ -89,8 +89,17 @@ def run_demo(home: Path, *, force: bool = False, console: Console | None = None)
     console = console or Console()
     started = time.perf_counter()
     parts.require()
+    parts.require_sdks()
     home = home.resolve()
     _prepare_home(home, force)
+    try:
+        return _run(home, console, started)
+    except BaseException:
+        _remove_outputs(home)  # a failed run leaves nothing that a retry would refuse as "not empty"
+        raise
+
+
+def _run(home: Path, console: Console, started: float) -> DemoResult:
     console.print(f"[bold]{COMPANY}[/]: a week of AI traffic, replayed into [cyan]{home}[/]")
 
     week = Week.ending(datetime.now(UTC))
@@ -126,16 +135,20 @@ def _prepare_home(home: Path, force: bool) -> None:
             raise DemoError(
                 f"{home} is not empty: choose another --home, or pass --force to replace the demo's files"
             )
-        for name in DEMO_OUTPUTS:
-            target = home / name
-            if target.is_dir():
-                shutil.rmtree(target)
-            else:
-                target.unlink(missing_ok=True)
+        _remove_outputs(home)
     home.mkdir(parents=True, exist_ok=True)
     examples = resources.files("modelmeter.demo") / "examples"
     for name in EXAMPLE_FILES:
         (home / name).write_text((examples / name).read_text(encoding="utf-8"), encoding="utf-8")
+
+
+def _remove_outputs(home: Path) -> None:
+    for name in DEMO_OUTPUTS:
+        target = home / name
+        if target.is_dir():
+            shutil.rmtree(target)
+        else:
+            target.unlink(missing_ok=True)
 
 
 def _replay(spool: Path, week: Week, timeline: list[PlannedCall], console: Console) -> Truth:

@@ -56,6 +56,12 @@ def open_db(path: Path) -> duckdb.DuckDBPyConnection:
     return con
 
 
+def known_values(con: duckdb.DuckDBPyConnection, column: str) -> list[str]:
+    """Every value `column` takes in `calls`, sorted: what an unknown name is checked against."""
+    rows = con.execute(f"SELECT DISTINCT {column}::VARCHAR FROM calls WHERE {column} IS NOT NULL").fetchall()
+    return sorted(row[0] for row in rows)
+
+
 def prepare(con: duckdb.DuckDBPyConnection) -> None:
     """Session settings every report relies on: UTC day and week boundaries, no progress bar on stdout."""
     con.execute("SET TimeZone = 'UTC'")
