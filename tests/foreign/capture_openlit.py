@@ -2,7 +2,7 @@
 
 OpenLIT 1.45 pins `openai<3` and `anthropic<1`, which the project's test environment (openai 3, anthropic 2)
 cannot hold, so it is not a test dependency. This script runs in a separate virtual environment and
-writes two files the tests replay (tests/test_foreign_openlit.py):
+writes two files the tests replay (tests/foreign/test_openlit.py):
 
     fixtures/openlit-<version>.pb          the OTLP protobuf ExportTraceServiceRequest OpenLIT produced
     fixtures/openlit-<version>.truth.json  what the mock served for each call (models, usage, streaming)

@@ -14,9 +14,9 @@ from pathlib import Path
 import httpx
 import orjson
 import pytest
-from ingest_support import cli, rows, run_cli
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
-from test_ingest_otlp import genai_current, genai_deprecated, otlp_json, otlp_proto, span
+from support.ingest import cli, rows, run_cli
+from support.otlp import genai_current, genai_deprecated, otlp_json, otlp_proto, span
 
 from modelmeter.ingest import otlp
 from modelmeter.ingest.pipeline import ingest_paths

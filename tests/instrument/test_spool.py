@@ -26,9 +26,8 @@ from opentelemetry.instrumentation.httpx import HTTPX2ClientInstrumentor
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
-from test_instrument_faults import abandon_a_stream
-from test_instrument_sdks import Recorder
-from test_mock_sdks import CASES, PARAMS
+from support.recorder import Recorder
+from support.sdk_calls import CASES, PARAMS, abandon_a_stream
 
 import modelmeter
 from modelmeter import semconv as sc

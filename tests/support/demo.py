@@ -1,4 +1,4 @@
-"""The demo week, built once per test session and shared by tests/test_demo.py and tests/test_notebooks.py.
+"""The demo week, built once per test session and shared by tests/demo/test_week.py and test_notebooks.py.
 
 Both modules declare a session fixture that calls `demo_run_once`; the cache here makes the second
 one reuse the first one's run, so the ~30 s demo runs once however the tests are selected.

@@ -14,7 +14,8 @@ import httpx
 import httpx2
 import openai
 import pytest
-from test_instrument_sdks import Recorder, recorder  # noqa: F401 - the fixture is used by name
+from support.recorder import Recorder
+from support.sdk_calls import abandon_a_stream
 
 import modelmeter
 from modelmeter import semconv as sc
@@ -92,7 +93,7 @@ def _received(lib: Any, url: str, gzipped: bool) -> tuple[bytes, bytes]:
 @pytest.mark.parametrize("gzipped", [False, True], ids=["plain", "gzip"])
 @pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/stream/chat/completions"], ids=["json", "sse"])
 def test_the_app_receives_identical_bytes_with_and_without_the_shim(
-    recorder: Recorder,  # noqa: F811
+    recorder: Recorder,
     fixed_server: str,
     lib: Any,
     gzipped: bool,
@@ -172,7 +173,7 @@ FAULT_CASES = [
 )
 def test_each_failure_gives_the_right_span_and_the_app_the_same_exception(
     mock: MockProviders,
-    recorder: Recorder,  # noqa: F811
+    recorder: Recorder,
     request_of: Callable[[MockProviders, str, bool], Callable[[], Any]],
     fault: str,
     stream: bool,
@@ -191,7 +192,7 @@ def test_each_failure_gives_the_right_span_and_the_app_the_same_exception(
     assert sc.MM_PARSE_ERROR not in attrs
 
 
-def test_a_refused_connection_gives_an_error_span_and_the_same_exception(recorder: Recorder) -> None:  # noqa: F811
+def test_a_refused_connection_gives_an_error_span_and_the_same_exception(recorder: Recorder) -> None:
     def call() -> Any:
         client = openai.OpenAI(base_url="http://127.0.0.1:9/v1", api_key="sk-proj-FAKE0000", max_retries=0)
         return client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
@@ -207,7 +208,7 @@ def test_a_refused_connection_gives_an_error_span_and_the_same_exception(recorde
     )
 
 
-def test_sdk_retries_share_one_call_id_with_counted_attempts(mock: MockProviders, recorder: Recorder) -> None:  # noqa: F811
+def test_sdk_retries_share_one_call_id_with_counted_attempts(mock: MockProviders, recorder: Recorder) -> None:
     client = _openai(mock, retries=2)
     client.chat.completions.create(
         model="gpt-4o-mini",
@@ -223,7 +224,7 @@ def test_sdk_retries_share_one_call_id_with_counted_attempts(mock: MockProviders
 
 def test_a_hand_written_retry_without_sdk_header_is_the_same_call(
     mock: MockProviders,
-    recorder: Recorder,  # noqa: F811
+    recorder: Recorder,
 ) -> None:
     body = {"model": "gpt-4o-mini", "messages": MESSAGES}
     with httpx2.Client() as client, modelmeter.tag(run="hand-written-retry"):
@@ -236,7 +237,7 @@ def test_a_hand_written_retry_without_sdk_header_is_the_same_call(
 
 def test_a_call_after_a_failed_one_to_another_model_is_marked_as_its_fallback(
     mock: MockProviders,
-    recorder: Recorder,  # noqa: F811
+    recorder: Recorder,
 ) -> None:
     client = _openai(mock)
     with modelmeter.tag(workflow="fallback-demo"):
@@ -252,24 +253,9 @@ def test_a_call_after_a_failed_one_to_another_model_is_marked_as_its_fallback(
     assert fallback[sc.MM_WORKFLOW] == "fallback-demo"
 
 
-def abandon_a_stream(mock: MockProviders) -> None:
-    """Start an anthropic stream, read its first event and drop it; the collector ends it."""
-    stream = _anthropic(mock).messages.create(
-        model="claude-haiku-4-5",
-        max_tokens=64,
-        messages=MESSAGES,
-        stream=True,
-        extra_headers={"x-mock-chunks": "20"},
-    )
-    events = iter(stream)
-    assert next(events).type == "message_start"
-    del stream, events
-    gc.collect()
-
-
 def test_a_stream_the_app_abandons_still_records_partial_usage_and_truncated(
     mock: MockProviders,
-    recorder: Recorder,  # noqa: F811
+    recorder: Recorder,
 ) -> None:
     abandon_a_stream(mock)
     attrs = recorder.only()
@@ -278,7 +264,7 @@ def test_a_stream_the_app_abandons_still_records_partial_usage_and_truncated(
     assert attrs[sc.MM_USAGE_KNOWN] is True and attrs[sc.MM_INPUT_TOKENS] == mock.calls[0].usage.input_tokens  # type: ignore[union-attr]
 
 
-def test_a_raw_stream_dropped_unread_is_ended_when_collected(mock: MockProviders, recorder: Recorder) -> None:  # noqa: F811
+def test_a_raw_stream_dropped_unread_is_ended_when_collected(mock: MockProviders, recorder: Recorder) -> None:
     client = httpx2.Client()
     body = {"model": "gpt-4o-mini", "messages": MESSAGES, "stream": True}
     response = client.send(
@@ -294,7 +280,7 @@ def test_a_raw_stream_dropped_unread_is_ended_when_collected(mock: MockProviders
     client.close()
 
 
-def test_a_stream_the_app_closes_early_ends_the_span_at_once(mock: MockProviders, recorder: Recorder) -> None:  # noqa: F811
+def test_a_stream_the_app_closes_early_ends_the_span_at_once(mock: MockProviders, recorder: Recorder) -> None:
     stream = _openai(mock).chat.completions.create(
         model="gpt-4o-mini", messages=MESSAGES, stream=True, extra_headers={"x-mock-chunks": "20"}
     )
@@ -307,7 +293,7 @@ def test_a_stream_the_app_closes_early_ends_the_span_at_once(mock: MockProviders
 
 def test_an_exception_inside_our_parser_never_reaches_the_app(
     mock: MockProviders,
-    recorder: Recorder,  # noqa: F811
+    recorder: Recorder,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     def broken(*_args: Any) -> bool:
@@ -326,7 +312,7 @@ def test_an_exception_inside_our_parser_never_reaches_the_app(
 
 def test_a_failure_while_classifying_lets_the_request_through_unobserved(
     mock: MockProviders,
-    recorder: Recorder,  # noqa: F811
+    recorder: Recorder,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     def broken(_path: str) -> None:
@@ -338,7 +324,7 @@ def test_a_failure_while_classifying_lets_the_request_through_unobserved(
     assert recorder.spans() == []
 
 
-def test_a_long_stream_read_in_skim_mode_keeps_exact_usage(mock: MockProviders, recorder: Recorder) -> None:  # noqa: F811
+def test_a_long_stream_read_in_skim_mode_keeps_exact_usage(mock: MockProviders, recorder: Recorder) -> None:
     stream = _openai(mock).chat.completions.create(
         model="gpt-4o-mini",
         messages=MESSAGES,

@@ -8,7 +8,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from _report_data import assert_reproduced_by_sql
+from support.report_data import assert_reproduced_by_sql
 
 from modelmeter.mock import MockProviders
 from modelmeter.reports import ReportParams, build_report, open_db

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import orjson
-from ingest_support import JAN_1_2026_NS, cli, record, rows, run_cli, write_ndjson
+from support.ingest import JAN_1_2026_NS, cli, record, rows, run_cli, write_ndjson
 
 from modelmeter.ingest.pipeline import ingest_paths
 

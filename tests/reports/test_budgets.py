@@ -7,7 +7,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from _report_data import build_synthetic_db, run
+from support.report_data import build_synthetic_db, run
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,6 @@
 """`modelmeter demo` end to end: the real CLI in a subprocess, checked against SQL over the database it wrote.
 
-The demo runs once per session (tests/demo_support.py), shared with the notebook tests.
+The demo runs once per session (tests/support/demo.py), shared with the notebook tests.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 
 import duckdb
 import pytest
-from demo_support import DemoRun, demo_run_once, modelmeter_command
+from support.demo import DemoRun, demo_run_once, modelmeter_command
 
 from modelmeter.demo import parts
 from modelmeter.demo.replay import AppSetup, AppWorkers

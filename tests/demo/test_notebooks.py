@@ -6,10 +6,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from demo_support import DemoRun, demo_run_once
 from nbclient import NotebookClient
+from support.demo import DemoRun, demo_run_once
 
-NOTEBOOKS = sorted((Path(__file__).parents[1] / "notebooks").glob("*.ipynb"))
+NOTEBOOKS = sorted((Path(__file__).parents[2] / "notebooks").glob("*.ipynb"))
 
 
 @pytest.fixture(scope="session")

@@ -8,15 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from test_mock_sdks import CASES, PARAMS
+from support.recorder import Recorder
+from support.sdk_calls import CASES, PARAMS
 
 import modelmeter
 from modelmeter import semconv as sc
@@ -24,37 +21,6 @@ from modelmeter.instrument import clock
 from modelmeter.mock import MockProviders, ServedCall
 
 GATEWAYS = {"vercel", "openrouter"}
-
-
-class Recorder:
-    """Our spans, as an in-memory exporter received them."""
-
-    def __init__(self) -> None:
-        self.exporter = InMemorySpanExporter()
-        self.provider = TracerProvider()
-        self.provider.add_span_processor(SimpleSpanProcessor(self.exporter))
-
-    def spans(self) -> list[ReadableSpan]:
-        return [
-            s
-            for s in self.exporter.get_finished_spans()
-            if s.instrumentation_scope is not None
-            and s.instrumentation_scope.name == sc.INSTRUMENTATION_SCOPE
-        ]
-
-    def only(self) -> dict[str, Any]:
-        spans = self.spans()
-        assert len(spans) == 1, [s.name for s in spans]
-        return dict(spans[0].attributes or {})
-
-
-@pytest.fixture
-def recorder(mock: MockProviders) -> Iterator[Recorder]:
-    """The shim installed with an in-memory exporter (no spool), classifying the mock's ports."""
-    rec = Recorder()
-    modelmeter.instrument(tracer_provider=rec.provider, spool=False, endpoints=mock.endpoints)
-    yield rec
-    modelmeter.uninstrument()
 
 
 def assert_span_matches(attrs: dict[str, Any], served: ServedCall) -> None:

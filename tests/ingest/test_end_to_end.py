@@ -9,8 +9,8 @@ from typing import Any
 
 from anthropic import Anthropic
 from genai_prices import Usage, calc_price
-from ingest_support import rows, run_cli
 from openai import OpenAI
+from support.ingest import rows, run_cli
 
 import modelmeter
 from modelmeter.mock import MockProviders

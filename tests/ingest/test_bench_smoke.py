@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-BENCH = Path(__file__).resolve().parents[1] / "bench" / "bench_ingest.py"
+BENCH = Path(__file__).resolve().parents[2] / "bench" / "bench_ingest.py"
 
 
 def test_the_ingest_benchmark_runs_end_to_end_and_the_receiver_loses_nothing() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pytest
-from _report_data import build_synthetic_db, run, write_policy
+from support.report_data import build_synthetic_db, run, write_policy
 
 from modelmeter.ingest.schema import MIGRATIONS
 

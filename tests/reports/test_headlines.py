@@ -10,7 +10,7 @@ from typing import Any
 
 import duckdb
 import pytest
-from _report_data import assert_reproduced_by_sql, build_synthetic_db, write_policy
+from support.report_data import assert_reproduced_by_sql, build_synthetic_db, write_policy
 
 from modelmeter.reports import Report, ReportParams, build_report, histogram, open_db
 from modelmeter.reports.pricing import unit_prices

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from genai_prices import Usage, calc_price
 from genai_prices.types import ModelPrice
-from ingest_support import record, rows, run_cli, write_ndjson
+from support.ingest import record, rows, run_cli, write_ndjson
 
 from modelmeter.ingest import pricing
 from modelmeter.ingest.pipeline import ingest_paths

@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from _report_data import build_synthetic_db, write_policy
+from support.report_data import build_synthetic_db, write_policy
 
 from modelmeter.reports import ReportParams, build_report, open_db
 from modelmeter.reports.render import render
@@ -21,7 +21,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-README_SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "report-screenshot.png"
+README_SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "report-screenshot.png"
 
 pytestmark = pytest.mark.browser
 
