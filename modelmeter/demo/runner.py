@@ -46,7 +46,7 @@ if TYPE_CHECKING:
 DB_NAME = "modelmeter.duckdb"
 REPORT_HTML = "weekly-report.html"
 REPORT_MD = "weekly-report.md"
-EXAMPLE_FILES = ("tiers.toml", "budgets.toml")
+EXAMPLE_FILES = ("tiers.toml", "budgets.toml", "meeting_notes.py")
 # Everything the demo writes into its home; `--force` removes exactly these before a new run.
 DEMO_OUTPUTS = ("spool", DB_NAME, f"{DB_NAME}.wal", REPORT_HTML, REPORT_MD, *EXAMPLE_FILES)
 # Two app processes use both cores of a small machine; threads overlap each call's waits on the mock.
