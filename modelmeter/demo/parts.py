@@ -53,7 +53,7 @@ def require(parts: tuple[tuple[str, str, str], ...] = REQUIRED) -> None:
 
 # The provider SDKs the demo's app drives (the `demo` extra); the app runs in worker processes, so a
 # missing one is found here, before anything is written, rather than as a worker's ImportError.
-SDKS = ("openai", "anthropic", "google.genai", "mistralai", "httpx2")
+SDKS = ("openai", "anthropic", "google.genai", "mistralai")
 INSTALL_HINT = "pip install 'modelmeter[demo]' (in a clone: pip install -e '.[demo]')"
 
 
