@@ -56,7 +56,8 @@ def main(args: list[str] | None = None) -> None:
         ctx = getattr(exc, "ctx", None)
         where = ctx.command_path if ctx else "modelmeter"
         hint = f" (see {where} --help)" if ctx else ""
-        typer.echo(f"{where}: {exits.one_line(exc.format_message())}{hint}", err=True)
+        if message := exits.one_line(exc.format_message()):  # empty when the help was shown instead
+            typer.echo(f"{where}: {message}{hint}", err=True)
         code = getattr(exc, "exit_code", exits.FAILED)
         sys.exit(exits.USAGE if code == 2 else code)
     sys.exit(code if isinstance(code, int) else exits.OK)

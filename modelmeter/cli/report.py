@@ -49,10 +49,10 @@ KIND: {", ".join(REPORT_KINDS)}. Every headline states its definition and how ma
 
 Times (--since, --until): {FORMS}.
 
-Output: the terminal by default. -o FILE writes one file, its format taken from the suffix (.html,
-.md, .json, .csv, .parquet) unless --format says otherwise; for csv and parquet a FILE ending in .csv or
-.parquet holds the report's main table (or --table NAME), and a directory gets one file per table
-plus headlines. csv without -o prints the main table on stdout.
+Output: the terminal by default. -o FILE writes one file, its format taken from the suffix (html,
+md, json, csv, parquet) unless --format says otherwise. For csv and parquet, a FILE ending in that
+suffix holds the report's main table (or --table NAME), and a directory gets one file per table
+plus headlines; csv without -o prints the main table on stdout.
 
 Tables (the first is the main one; each report also has `headlines`):
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from modelmeter.demo import parts
@@ -100,7 +101,7 @@ def run_demo(home: Path, *, force: bool = False, console: Console | None = None)
 
 
 def _run(home: Path, console: Console, started: float) -> DemoResult:
-    console.print(f"[bold]{COMPANY}[/]: a week of AI traffic, replayed into [cyan]{home}[/]")
+    console.print(f"[bold]{COMPANY}[/]: a week of AI traffic, replayed into [cyan]{escape(str(home))}[/]")
 
     week = Week.ending(datetime.now(UTC))
     timeline = plan_week(week)
