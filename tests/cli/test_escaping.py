@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +15,11 @@ def test_scan_prints_a_next_js_route_with_brackets_whole(tmp_path: Path) -> None
     page.parent.mkdir(parents=True)
     page.write_text("import OpenAI from 'openai';\nconst model = 'gpt-4o-mini';\n")
     done = subprocess.run(
-        [CLI, "scan", str(tmp_path)], capture_output=True, text=True, timeout=60, env={"COLUMNS": "200"}
+        [CLI, "scan", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "COLUMNS": "200"},
     )
     assert done.returncode == 0, done.stderr
     assert "app/[locale]/page.tsx" in done.stdout
