@@ -71,7 +71,8 @@ def register(app: typer.Typer) -> None:
                 stop=stop,
             )
         except OSError as exc:
-            raise exits.fail("serve", f"cannot listen on {host}:{port}: {exc}", exits.FAILED) from exc
+            problem = f"cannot use {exc.filename}" if exc.filename else f"cannot listen on {host}:{port}"
+            raise exits.fail("serve", f"{problem}: {exc.strerror or exc}", exits.FAILED) from exc
 
 
 def _announce(ready: threading.Event, host: str, port: int, spool_dir: Path) -> None:

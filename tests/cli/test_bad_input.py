@@ -142,6 +142,9 @@ MATRIX: dict[str, Case] = {
     "serve beyond loopback without a token": case("serve --host 0.0.0.0 --port 0", USAGE, "token"),
     "serve zero max bytes": case("serve --max-bytes 0", USAGE, "--max-bytes"),
     "serve port in use": case("serve --port {busy_port} --spool {d}/serve-spool", FAILED, "cannot listen"),
+    "serve spool under a file": case(
+        "serve --port 0 --spool {d}/bad.toml/spool", FAILED, "cannot use", "bad.toml"
+    ),
     "mock unknown fault": case("mock --fault teapot", USAGE, "unknown fault", "teapot"),
     "mock unknown vendor": case("mock --vendor openia", USAGE, "openia", "openai"),
     "mock negative latency": case("mock --latency-ms -5", USAGE, "latency_ms"),
