@@ -8,17 +8,9 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pytest
-from support.report_data import build_synthetic_db, run, write_policy
+from support.report_data import run
 
 from modelmeter.ingest.schema import MIGRATIONS
-
-
-@pytest.fixture(scope="module")
-def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    directory = tmp_path_factory.mktemp("home")
-    build_synthetic_db(directory)
-    write_policy(directory)
-    return directory
 
 
 def test_report_json_headlines_match_sql_and_filters_apply(home: Path) -> None:

@@ -9,21 +9,11 @@ import sys
 from pathlib import Path
 
 import polars as pl
-import pytest
-from support.report_data import build_synthetic_db, write_policy
 
 from modelmeter.cli.report import TABLES
 from modelmeter.reports import REPORTS, ReportParams, build_report, open_db
 
 CLI = str(Path(sys.executable).with_name("modelmeter"))
-
-
-@pytest.fixture(scope="module")
-def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    directory = tmp_path_factory.mktemp("home")
-    build_synthetic_db(directory)
-    write_policy(directory)
-    return directory
 
 
 def _run(home: Path, cwd: Path, *args: str | Path) -> subprocess.CompletedProcess[str]:
