@@ -89,9 +89,10 @@ def run_demo(home: Path, *, force: bool = False, console: Console | None = None)
     """Replay the demo week into `home` and write the weekly report there; returns what it did."""
     console = console or Console()
     started = time.perf_counter()
+    home = home.resolve()
+    _check_home(home, force)  # a refusal comes at once, before the slower checks and imports
     parts.require()
     parts.require_sdks()
-    home = home.resolve()
     _prepare_home(home, force)
     try:
         return _run(home, console, started)
@@ -127,16 +128,20 @@ def _run(home: Path, console: Console, started: float) -> DemoResult:
     return DemoResult(home, db, html, markdown, len(timeline), truth, seconds)
 
 
-def _prepare_home(home: Path, force: bool) -> None:
-    """Refuse a non-empty home unless forced; then lay down the example policy and budget files."""
+def _check_home(home: Path, force: bool) -> None:
+    """Refuse a home that is a file, or is not empty unless forced."""
     if home.exists() and not home.is_dir():
         raise DemoError(f"{home} exists and is not a directory")
-    if home.exists() and any(home.iterdir()):
-        if not force:
-            raise DemoError(
-                f"{home} is not empty: choose another --home, or pass --force to replace the demo's files"
-            )
-        _remove_outputs(home)
+    if not force and home.exists() and any(home.iterdir()):
+        raise DemoError(
+            f"{home} is not empty: choose another --home, or pass --force to replace the demo's files"
+        )
+
+
+def _prepare_home(home: Path, force: bool) -> None:
+    """Lay down the example policy, budgets and app in a checked home (the demo's old files removed)."""
+    _check_home(home, force)
+    _remove_outputs(home)
     home.mkdir(parents=True, exist_ok=True)
     examples = resources.files("modelmeter.demo") / "examples"
     for name in EXAMPLE_FILES:

@@ -212,10 +212,10 @@ def results(paths: dict[str, str]) -> dict[str, subprocess.CompletedProcess[str]
         args = [CLI, *(part.format(**paths) for part in bad.args)]
         try:
             return subprocess.run(
-                args, capture_output=True, text=True, timeout=60, env={**env, "COLUMNS": "200"}
+                args, capture_output=True, text=True, timeout=120, env={**env, "COLUMNS": "200"}
             )
         except subprocess.TimeoutExpired:  # e.g. a server that started on a value it should have refused
-            return subprocess.CompletedProcess(args, -1, "", "still running after 60 s\n")
+            return subprocess.CompletedProcess(args, -1, "", "still running after 120 s\n")
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         return dict(zip(MATRIX, pool.map(run, MATRIX.values()), strict=True))
