@@ -22,6 +22,9 @@ import time
 from importlib.metadata import version
 from pathlib import Path
 
+# the synthetic calls generator is shared with the report tests
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
 # the tier policy the tests use, so the weekly page includes its tiers section
 POLICY = """
 [tiers.economy]
@@ -59,7 +62,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     if not args.db.exists():
-        from modelmeter.reports.synthetic import create_database
+        from support.synthetic_calls import create_database
 
         start = time.perf_counter()
         create_database(str(args.db), args.rows, days=args.days).close()

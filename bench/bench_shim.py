@@ -1,15 +1,17 @@
 """Time the shim adds to an AI call: the real openai SDK, bare against instrumented, in one process.
 
     .venv/bin/python bench/bench_shim.py                 # the numbers in BENCHMARKS.md
+    .venv/bin/python bench/bench_shim.py --app-provider  # the app has its own TracerProvider
     .venv/bin/python bench/bench_shim.py --pairs 200     # a quick look
 
-The process is instrumented once (the default setup: a private TracerProvider whose only consumer
-is the spool, written to a temporary directory) and makes each call twice in turn: once through a
-client whose transport is observed, once through an identical client whose transport class keeps
-httpx2's own request method (`instrument()` patches the base class's, so that client is never
-observed). Calls alternate one by one (bare then observed, then observed then bare), so both sides
-run in the same phase of this machine, whose speed drifts by up to 2x within a minute; what the
-shim adds is the median of the per-pair differences.
+The process is instrumented once (the default setup: no provider, so no span, only the spool's
+record, written to a temporary directory; with `--app-provider`, a span per call as well) and makes
+each call twice in turn: once through a client whose transport is observed, once through an
+identical client whose transport and client classes keep httpx2's own methods (`instrument()`
+patches the base classes', so that client is never observed). Calls alternate one by one (bare
+then observed, then observed then bare), so both sides run in the same phase of this machine,
+whose speed drifts by up to 2x within a minute; what the shim adds is the median of the per-pair
+differences.
 
 Two measurements:
 1. against the mock: `modelmeter.mock` serves in a separate process over loopback; one JSON chat
@@ -53,7 +55,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 
 import modelmeter
-from modelmeter.instrument.spool import WRITE_INTERVAL_S as SPOOL_INTERVAL_S
+from modelmeter.instrument.spool import WRITE_DELAY_S
 
 API = "https://api.openai.com/v1"
 MESSAGES: Any = [{"role": "user", "content": "Summarise the weekly cost report in one line."}]
@@ -122,7 +124,15 @@ class _UnobservedTransport(httpx2.HTTPTransport):
     handle_request = httpx2.HTTPTransport.handle_request
 
 
+class _UnobservedClient(httpx2.Client):
+    """The bare side's client: the client seam (for transports that are not httpx2's own, as the
+    one above looks) is patched on the base class too, so this class keeps the original method."""
+
+    _send_single_request = httpx2.Client._send_single_request
+
+
 assert not hasattr(_UnobservedTransport.handle_request, "__modelmeter_original__"), "imported too late"
+assert not hasattr(_UnobservedClient._send_single_request, "__modelmeter_original__"), "imported too late"
 
 
 def _client(base_url: str, observed: bool, pool: Any = None) -> openai.OpenAI:
@@ -134,7 +144,7 @@ def _client(base_url: str, observed: bool, pool: Any = None) -> openai.OpenAI:
         base_url=base_url,
         api_key="sk-proj-FAKE0000000000",
         max_retries=0,
-        http_client=httpx2.Client(transport=transport),
+        http_client=(httpx2.Client if observed else _UnobservedClient)(transport=transport),
     )
 
 
@@ -205,7 +215,7 @@ def _paired(bare: Callable[[], None], observed: Callable[[], None], pairs: int, 
             samples.append((_timed(bare), seen))
         else:
             samples.append((_timed(bare), _timed(observed)))
-    time.sleep(SPOOL_INTERVAL_S + 0.5)  # the spool's thread writes what the calls left, on its own
+    time.sleep(WRITE_DELAY_S + 0.5)  # the spool's thread writes what the calls left, on its own
     elsewhere = (time.process_time() - cpu0) - (time.thread_time() - thread0)
 
     def added(field: int) -> float:
@@ -263,7 +273,18 @@ def main() -> None:
     )
     parser.add_argument("--pairs", type=int, default=1500, help="timed calls each way per case")
     parser.add_argument("--warmup", type=int, default=100, help="untimed calls each way first")
+    parser.add_argument(
+        "--app-provider",
+        action="store_true",
+        help="the app has its own global TracerProvider (batch-exported to nowhere): a span per call",
+    )
     args = parser.parse_args()
+    if args.app_provider:
+        from opentelemetry import trace
+
+        app_provider = TracerProvider()
+        app_provider.add_span_processor(BatchSpanProcessor(_Discard()))
+        trace.set_tracer_provider(app_provider)
 
     ctx = multiprocessing.get_context("spawn")
     parent, child = ctx.Pipe()

@@ -16,6 +16,14 @@ Conventions that every producer of records keeps:
   leaves out the GenAI-convention copies of values a column already holds
   (`semconv.REPEATS_OF_COLUMNS`). Reading a record costs in proportion to its bytes (ingest's
   parse is its largest cost), so a line carries each fact once.
+
+Who produces each column is said beside it, one hop away, as `ours | foreign`:
+- ours: the module under `instrument/` that sets the span attribute (`semconv.COLUMN_OF` names its
+  column; `instrument/spool.py` writes the record, and `attributes` is what no column holds);
+- foreign: under `ingest/normalise/`, `_common` for what every source shares (its `new_record`,
+  `set_route` and `set_usage`), `mapping` for each source's own module.
+`cost_usd` and `cost_source` are the exception: ingest prices every record again (`ingest/load.py`
+with the pricing core, `modelmeter/pricing.py`) and does not read the ones a record carries.
 """
 
 from __future__ import annotations
@@ -23,57 +31,57 @@ from __future__ import annotations
 # name -> DuckDB type, in table order. `calls` has these columns (DESIGN.md), plus ingest-time ones
 # (start_time, ingested_at, attempts) that ingest derives.
 RECORD_COLUMNS: dict[str, str] = {
-    "trace_id": "VARCHAR",
-    "span_id": "VARCHAR",
-    "parent_span_id": "VARCHAR",
-    "name": "VARCHAR",
-    "start_ns": "BIGINT",
-    "end_ns": "BIGINT",
-    "duration_ms": "DOUBLE",
-    "ttft_ms": "DOUBLE",
-    "source": "VARCHAR",  # modelmeter | anthropic-sdk | openllmetry | openlit | logfire | vercel-ai-sdk | ...
-    "service": "VARCHAR",
-    "environment": "VARCHAR",
-    "workflow": "VARCHAR",
-    "team": "VARCHAR",
-    "tier": "VARCHAR",
-    "run": "VARCHAR",
-    "route": "VARCHAR",
-    "gateway": "VARCHAR",
-    "provider": "VARCHAR",
-    "platform": "VARCHAR",
-    "operation": "VARCHAR",
-    "request_model": "VARCHAR",
-    "response_model": "VARCHAR",
-    "model": "VARCHAR",
-    "response_id": "VARCHAR",
-    "streaming": "BOOLEAN",
-    "status": "VARCHAR",
-    "http_status": "INTEGER",
-    "error_type": "VARCHAR",
-    "finish_reason": "VARCHAR",
-    "truncated": "BOOLEAN",
-    "usage_known": "BOOLEAN",
-    "input_tokens": "BIGINT",
-    "output_tokens": "BIGINT",
-    "cache_read_tokens": "BIGINT",
-    "cache_write_tokens": "BIGINT",
-    "reasoning_tokens": "BIGINT",
-    "service_tier": "VARCHAR",
-    "cost_usd": "DECIMAL(18,10)",
-    "cost_source": "VARCHAR",
-    "reported_cost_usd": "DECIMAL(18,10)",
-    "reported_cost_source": "VARCHAR",
-    "key_fingerprint": "VARCHAR",
-    "auth_kind": "VARCHAR",
-    "sdk": "VARCHAR",
-    "sdk_version": "VARCHAR",
-    "server_address": "VARCHAR",
-    "request_id": "VARCHAR",
-    "call_id": "VARCHAR",
-    "attempt": "INTEGER",
-    "fallback_from": "VARCHAR",
-    "attributes": "JSON",
+    "trace_id": "VARCHAR",  # spool.py | _common
+    "span_id": "VARCHAR",  # spool.py | _common
+    "parent_span_id": "VARCHAR",  # spool.py | _common
+    "name": "VARCHAR",  # spool.py | _common
+    "start_ns": "BIGINT",  # spool.py | _common
+    "end_ns": "BIGINT",  # spool.py | _common
+    "duration_ms": "DOUBLE",  # call.py | _common
+    "ttft_ms": "DOUBLE",  # call.py | mapping
+    "source": "VARCHAR",  # spool.py (modelmeter) | mapping (anthropic-sdk, openllmetry, openlit, ...)
+    "service": "VARCHAR",  # spool.py (the resource) | _common
+    "environment": "VARCHAR",  # spool.py (the resource) | _common
+    "workflow": "VARCHAR",  # tags.py | _common
+    "team": "VARCHAR",  # tags.py | _common
+    "tier": "VARCHAR",  # tags.py | _common
+    "run": "VARCHAR",  # tags.py | _common
+    "route": "VARCHAR",  # call.py (routes.py) | _common
+    "gateway": "VARCHAR",  # call.py (routes.py) | _common
+    "provider": "VARCHAR",  # call.py (naming.py) | _common
+    "platform": "VARCHAR",  # call.py (vendors.py) | _common
+    "operation": "VARCHAR",  # shim.py (the wire family) | _common, mapping
+    "request_model": "VARCHAR",  # request.py | _common
+    "response_model": "VARCHAR",  # call.py (providers/) | _common
+    "model": "VARCHAR",  # call.py (naming.py) | _common
+    "response_id": "VARCHAR",  # call.py (providers/) | _common
+    "streaming": "BOOLEAN",  # request.py | mapping
+    "status": "VARCHAR",  # call.py | _common
+    "http_status": "INTEGER",  # call.py | _common
+    "error_type": "VARCHAR",  # call.py | _common
+    "finish_reason": "VARCHAR",  # call.py (providers/) | _common
+    "truncated": "BOOLEAN",  # call.py | mapping
+    "usage_known": "BOOLEAN",  # call.py (providers/) | _common
+    "input_tokens": "BIGINT",  # call.py (providers/) | _common
+    "output_tokens": "BIGINT",  # call.py (providers/) | _common
+    "cache_read_tokens": "BIGINT",  # call.py (providers/) | _common
+    "cache_write_tokens": "BIGINT",  # call.py (providers/) | _common
+    "reasoning_tokens": "BIGINT",  # call.py (providers/) | _common
+    "service_tier": "VARCHAR",  # call.py (providers/) | mapping
+    "cost_usd": "DECIMAL(18,10)",  # ingest/load.py (modelmeter/pricing.py)
+    "cost_source": "VARCHAR",  # ingest/load.py (modelmeter/pricing.py)
+    "reported_cost_usd": "DECIMAL(18,10)",  # call.py (providers/) | mapping
+    "reported_cost_source": "VARCHAR",  # call.py (providers/) | mapping
+    "key_fingerprint": "VARCHAR",  # request.py (keys.py) | -
+    "auth_kind": "VARCHAR",  # request.py (keys.py) | -
+    "sdk": "VARCHAR",  # request.py (sdk.py) | mapping
+    "sdk_version": "VARCHAR",  # request.py (sdk.py) | -
+    "server_address": "VARCHAR",  # shim.py | _common
+    "request_id": "VARCHAR",  # call.py | mapping
+    "call_id": "VARCHAR",  # request.py (correlation.py) | -
+    "attempt": "INTEGER",  # request.py (correlation.py) | -
+    "fallback_from": "VARCHAR",  # request.py (correlation.py) | -
+    "attributes": "JSON",  # spool.py | _common
 }
 
 RECORD_FIELDS: tuple[str, ...] = tuple(RECORD_COLUMNS)

@@ -82,6 +82,20 @@ MM_ERROR_CODE = "modelmeter.error.code"  # the vendor's own error type/code, nex
 MM_END = "modelmeter.end"  # how the body ended when not read to its end: closed | abandoned | error | failed
 MM_KEY_CLAIM_PREFIX = "modelmeter.key."  # non-secret JWT claims: modelmeter.key.owner, .project, ...
 MM_CAPTURE_TRUNCATED = "modelmeter.capture_truncated"  # captured content was cut at the size cap
+# usage beyond the columns (in the record's `attributes`)
+MM_USAGE_STEPS = "modelmeter.usage.steps"  # JSON list: each sampling step of a multi-step request
+MM_COMPACTION_INPUT_TOKENS = "modelmeter.usage.compaction.input_tokens"  # compaction steps' share
+MM_COMPACTION_OUTPUT_TOKENS = "modelmeter.usage.compaction.output_tokens"
+MM_COMPACTION_COST_USD = "modelmeter.usage.compaction.cost_usd"  # their share of cost_usd
+MM_TOOL_USE_PROMPT_TOKENS = "modelmeter.usage.tool_use_prompt_tokens"  # Gemini; part of input_tokens
+MM_SERVER_TOOL_PREFIX = "modelmeter.usage.server_tool."  # + the vendor's count name: web_search_requests
+MM_COST_FEES_USD = "modelmeter.cost.fees_usd"  # the per-request fees inside cost_usd (web search, ...)
+MM_COST_EXCLUDES = "modelmeter.cost.excludes"  # per-request fees the estimate leaves out (comma list)
+MM_GATEWAY_GENERATION_ID = "modelmeter.gateway.generation_id"  # the gateway's id for a later lookup
+MM_GATEWAY_BYOK = "modelmeter.gateway.byok"  # true: the gateway used the team's own provider key
+MM_GATEWAY_BILLED_USD = "modelmeter.gateway.billed_usd"  # what the gateway itself debited ("0" under BYOK)
+MM_GATEWAY_MARKET_COST_USD = "modelmeter.gateway.market_cost_usd"  # the gateway's list-price cost
+MM_ROUTE_NOTE = "modelmeter.route_note"  # why the route is what it is when host and key disagree
 
 INSTRUMENTATION_SCOPE = "modelmeter"
 

@@ -76,6 +76,11 @@ def register(app: typer.Typer) -> None:
                 f"calls added {summary.calls_added} · duplicates skipped {summary.duplicates} · "
                 f"non-GenAI spans ignored {summary.ignored} · quarantined {summary.quarantined}"
             )
+            if summary.not_recorded:
+                console.print(
+                    f"{summary.not_recorded} calls were not recorded: the instrumentation dropped them "
+                    "(see the `dropped` table)"
+                )
         raise typer.Exit(summary.exit_code)
 
     @app.command("reprice")

@@ -14,17 +14,13 @@ from modelmeter.mock.knobs import KNOB_HELP
 
 def _knob_epilog() -> str:
     lines = [
-        "[bold]Knobs[/bold] apply server-wide with the options above, per request with an "
-        "[cyan]x-mock-<knob>[/cyan] header, or per request with a model suffix "
-        "[cyan]model@knob=value,knob=value[/cyan] (the suffix is stripped before answering). "
-        "Later wins: server < header < suffix.",
+        "[bold]Knobs[/bold] apply server-wide with the options above, or per request with an "
+        "[cyan]x-mock-<knob>[/cyan] header (the header wins). The model name is never a knob: "
+        "it stays a model name.",
     ]
     for name, (meaning, example) in KNOB_HELP.items():
-        header = f"x-mock-{name.replace('_', '-')}: {example.replace('|', ',')}"
-        lines.append(
-            f"[bold]{name}[/bold]: {meaning}. Header: [cyan]{header}[/cyan]; "
-            f"suffix: [cyan]gpt-4o-mini@{name}={example}[/cyan]"
-        )
+        header = f"x-mock-{name.replace('_', '-')}: {example}"
+        lines.append(f"[bold]{name}[/bold]: {meaning}. Header: [cyan]{header}[/cyan]")
     lines.append(
         "Example: [cyan]modelmeter mock --port 9000 --latency-ms 50[/cyan], then "
         "[cyan]OpenAI(base_url='http://127.0.0.1:9000/v1', api_key='sk-FAKE')[/cyan]."

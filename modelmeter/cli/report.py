@@ -13,8 +13,9 @@ from modelmeter.cli.times import FORMS, check_period, parse_option
 
 if TYPE_CHECKING:
     from modelmeter.reports import Report
+    from modelmeter.reports.params import ReportParams
 
-REPORT_KINDS = ("inventory", "cost", "latency", "failover", "compare", "tiers", "weekly")
+REPORT_KINDS = ("inventory", "cost", "latency", "failover", "compare", "tiers", "weekly", "plan")
 FORMATS = ("table", "html", "md", "csv", "json", "parquet")
 # The tables each report writes as CSV or Parquet, its main table first (a file path gets that one).
 # tests/cli check this against the reports' own output.
@@ -37,6 +38,7 @@ TABLES = {
         "latency_by_model", "outage_windows", "workflows_without_fallback", "comparison", "violations",
         "savings",
     ),
+    "plan": ("plan", "changes"),
 }  # fmt: skip
 _SUFFIX_FORMATS = {
     ".html": "html", ".htm": "html", ".md": "md", ".json": "json", ".csv": "csv", ".parquet": "parquet",
@@ -45,7 +47,8 @@ _SUFFIX_FORMATS = {
 _TABLE_LINES = "\n\n".join(f"  {kind}: {', '.join(names)}" for kind, names in TABLES.items())
 _REPORT_HELP = f"""Build a report from the calls database.
 
-KIND: {", ".join(REPORT_KINDS)}. Every headline states its definition and how many calls it rests on.
+KIND: {", ".join(REPORT_KINDS)} (plan: the gateway migration plan). Every headline states its
+definition and how many calls it rests on.
 
 Times (--since, --until): {FORMS}.
 
@@ -103,7 +106,7 @@ def register(app: typer.Typer) -> None:
         a: str | None = typer.Option(None, "--a", help="compare: arm A's value (default direct for route)."),
         b: str | None = typer.Option(None, "--b", help="compare: arm B's value (default gateway for route)."),
         policy: Path | None = typer.Option(
-            None, help="tiers: policy TOML (default $MODELMETER_HOME/tiers.toml)."
+            None, help="tiers, plan: policy TOML (default $MODELMETER_HOME/tiers.toml)."
         ),
         fmt: str | None = typer.Option(
             None,
@@ -119,6 +122,20 @@ def register(app: typer.Typer) -> None:
         ),
         table: str | None = typer.Option(
             None, help="csv/parquet: only this table (see the list above, or `headlines`)."
+        ),
+        budgets: Path | None = typer.Option(
+            None,
+            "--budgets",
+            help="weekly: budgets TOML (default: $MODELMETER_HOME/budgets.toml if any).",
+        ),
+        keep_incidents: bool = typer.Option(
+            False,
+            "--keep-incidents",
+            help="compare: keep calls inside outage windows (left out by default so one arm's incident "
+            "does not decide the verdict).",
+        ),
+        wide: bool = typer.Option(
+            False, "--wide", help="table: every column, more rows and each headline's definition."
         ),
     ) -> None:
         if kind not in REPORT_KINDS:
@@ -136,8 +153,25 @@ def register(app: typer.Typer) -> None:
             raise exits.usage("report", "parquet is binary: give -o FILE.parquet or -o DIRECTORY")
         if output is not None:
             _check_target(output, fmt)
-        report = _build(kind, db, since, until, workflow, team, provider, model, route, by, a, b, policy)
-        _emit(report, fmt, output, table)
+        from modelmeter.reports.params import ReportParams
+
+        filters = {
+            name: tuple(values)
+            for name, values in zip(_NAME_FILTERS, (workflow, team, provider, model, route), strict=True)
+            if values
+        }
+        params = ReportParams(
+            since=since,
+            until=until,
+            filters=filters,
+            by=by,
+            a=a,
+            b=b,
+            policy=policy,
+            budgets=budgets,
+            keep_incidents=keep_incidents,
+        )
+        _emit(_build(kind, db, params), fmt, output, table, wide)
 
 
 def _format(fmt: str | None, output: Path | None) -> str:
@@ -167,36 +201,17 @@ def _check_target(output: Path, fmt: str) -> None:
         raise exits.usage("report", f"{output} is a directory: name a file")
 
 
-def _build(
-    kind: str,
-    db: Path | None,
-    since: datetime | None,
-    until: datetime | None,
-    workflow: list[str],
-    team: list[str],
-    provider: list[str],
-    model: list[str],
-    route: list[str],
-    by: str,
-    a: str | None,
-    b: str | None,
-    policy: Path | None,
-) -> Report:
-    from modelmeter.reports import ReportDataError, ReportParams, build_report, default_db_path, open_db
+def _build(kind: str, db: Path | None, params: ReportParams) -> Report:
+    from modelmeter.reports import ReportDataError, build_report, default_db_path, open_db
     from modelmeter.reports.source import known_values
 
-    filters = {
-        name: tuple(values)
-        for name, values in zip(_NAME_FILTERS, (workflow, team, provider, model, route), strict=True)
-        if values
-    }
     try:
         con = open_db(db or default_db_path())
     except ReportDataError as exc:
         raise exits.fail("report", str(exc), exits.NO_DATA) from exc
-    for column, values in filters.items():
+    for column, values in params.filters.items():
         _check_names(f"--{column}", values, known_values(con, column))
-    params = ReportParams(since=since, until=until, filters=filters, by=by, a=a, b=b, policy=policy)
+    by, a, b = params.by, params.a, params.b
     try:
         if kind == "compare" and by != "route":
             from modelmeter.reports.compare import arms_of
@@ -227,7 +242,7 @@ def _check_names(option: str, values: tuple[str, ...], known: list[str]) -> None
         )
 
 
-def _emit(report: Report, fmt: str, output: Path | None, table: str | None) -> None:
+def _emit(report: Report, fmt: str, output: Path | None, table: str | None, wide: bool) -> None:
     from modelmeter.reports.render import render, render_terminal
     from modelmeter.reports.render.data import frame_csv, write_tables
 
@@ -244,7 +259,7 @@ def _emit(report: Report, fmt: str, output: Path | None, table: str | None) -> N
         elif fmt == "table":
             from rich.console import Console
 
-            render_terminal(report, Console())
+            render_terminal(report, Console(), wide=wide)
         else:
             typer.echo(render(report, fmt))
     except ValueError as exc:  # a --table this run's report does not have

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import threading
@@ -30,15 +31,31 @@ def register(app: typer.Typer) -> None:
             None, "--spool", help="Spool directory (default: MODELMETER_SPOOL)."
         ),
         max_bytes: int = typer.Option(
-            16 * 1024 * 1024, "--max-bytes", min=1, help="Largest request body accepted."
+            16 * 1024 * 1024,
+            "--max-bytes",
+            min=1,
+            help="Largest request body accepted (also once decompressed).",
+        ),
+        rotate_bytes: int = typer.Option(
+            64 * 1024 * 1024,
+            "--rotate-bytes",
+            min=1,
+            envvar="MODELMETER_SPOOL_ROTATE_BYTES",
+            help="Seal a spool file once it is this large.",
         ),
         rotate_seconds: float = typer.Option(
-            10.0, "--rotate-seconds", min=0.01, help="Close spool files this often."
+            10.0,
+            "--rotate-seconds",
+            min=0.01,
+            envvar="MODELMETER_SPOOL_ROTATE_SECONDS",
+            help="Seal a spool file once it is this old.",
         ),
     ) -> None:
         """Receive OTLP/HTTP traces (POST /v1/traces, protobuf or JSON, gzip) into the spool.
 
-        Answers 200 only once the data is fsynced; `modelmeter ingest` then loads it.
+        Answers 200 only once the data is fsynced, 503 with Retry-After when it cannot be (e.g. a
+        full disk); `modelmeter ingest` then loads it. Spool files other processes left open are
+        sealed on start. SIGTERM or Ctrl-C seals the current file and exits.
 
         Exit code: 0 stopped by a signal; 1 cannot listen (e.g. the port is taken); 64 a bad option, or
         an address beyond loopback without a token.
@@ -54,6 +71,7 @@ def register(app: typer.Typer) -> None:
         except PermissionError as exc:
             raise exits.usage("serve", str(exc)) from exc
         spool_dir = spool or default_spool_dir()
+        logging.basicConfig(level=logging.INFO, format="modelmeter serve: %(message)s")
         stop = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
@@ -66,6 +84,7 @@ def register(app: typer.Typer) -> None:
                 spool_dir,
                 token=token,
                 max_bytes=max_bytes,
+                rotate_bytes=rotate_bytes,
                 rotate_seconds=rotate_seconds,
                 ready=ready,
                 stop=stop,

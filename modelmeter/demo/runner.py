@@ -62,6 +62,7 @@ KEY_NUMBERS = (
     "latency.p50_ms",
     "tiers.violating_calls",
 )
+SUMMARY_FINDINGS = 3  # the first findings of the weekly page, repeated at the end
 
 
 @dataclass(frozen=True)
@@ -113,18 +114,10 @@ def _run(home: Path, console: Console, started: float) -> DemoResult:
         _ingest(home / "spool", db)
     html, markdown = home / REPORT_HTML, home / REPORT_MD
     with console.status("Writing the weekly report"):
-        report = _weekly_report(db, home / "tiers.toml")
+        report = _weekly_report(db, home / "tiers.toml", home / "budgets.toml")
         _write(report, html, markdown)
-    _print_summary(report, console)
-
     seconds = time.perf_counter() - started
-    console.print(
-        f"\nSimulated week: {week.start:%a %d %b %H:%M} to {week.end:%a %d %b %H:%M} UTC, "
-        f"{len(timeline):,} planned calls. Mock providers served {truth.requests:,} HTTP requests "
-        f"({truth.faulted:,} answered with a fault). Took {seconds:.1f} s."
-    )
-    console.print(f"Database: {db}")
-    console.print(f"Open the report: [link=file://{html}]{html}[/link]")
+    _print_summary(report, len(timeline), truth, seconds, home, console)
     return DemoResult(home, db, html, markdown, len(timeline), truth, seconds)
 
 
@@ -231,12 +224,12 @@ def _ingest(spool: Path, db: Path) -> None:
         )
 
 
-def _weekly_report(db: Path, policy: Path) -> Report:
+def _weekly_report(db: Path, policy: Path, budgets: Path) -> Report:
     from modelmeter.reports import ReportParams, build_report, open_db
 
     con = open_db(db)
     try:
-        return build_report("weekly", con, ReportParams(policy=policy))
+        return build_report("weekly", con, ReportParams(policy=policy, budgets=budgets))
     finally:
         con.close()
 
@@ -248,13 +241,46 @@ def _write(report: Report, html: Path, markdown: Path) -> None:
     markdown.write_text(render(report, "md"), encoding="utf-8")
 
 
-def _print_summary(report: Report, console: Console) -> None:
-    """The weekly report in the terminal, then its key numbers again as plain `label: value` lines."""
-    from modelmeter.reports.render import render_terminal
-    from modelmeter.reports.render.format import headline_value
+def _print_summary(
+    report: Report, planned: int, truth: Truth, seconds: float, home: Path, console: Console
+) -> None:
+    """The closing summary (about 25 lines): what was replayed, the week in numbers, the first
+    findings, where the reports are and the commands to go further. The page holds the rest."""
+    from rich.table import Table
+    from rich.text import Text
 
-    render_terminal(report, console)
-    console.print("\n[bold]The week in numbers[/] (from the weekly report)")
+    from modelmeter.reports.render.format import headline_value, period
+
+    def say(text: str = "", style: str = "", whole: bool = False) -> None:
+        # as text: report words are not rich markup; `whole` keeps a path or command on one line
+        console.print(Text(text, style=style), soft_wrap=whole)
+
+    say(
+        f"Replayed {planned:,} planned calls through the real SDKs and the shim in {seconds:.0f} s; "
+        f"the mock providers served {truth.requests:,} HTTP requests "
+        f"({truth.faulted:,} answered with a fault)."
+    )
+    say(f"Period: {period(report)}")
+    say()
+    say("The week in numbers", "bold")
     for key in KEY_NUMBERS:
         headline = report.headline(key)
-        console.print(f"  {headline.label}: {headline_value(headline)}", highlight=False)
+        say(f"  {headline.label}: {headline_value(headline)}")
+    if report.findings:
+        say()
+        say("What to do next", "bold")
+        steps = Table.grid(padding=(0, 1, 0, 2))
+        steps.add_column(no_wrap=True)
+        steps.add_column()
+        for number, finding in enumerate(report.findings[:SUMMARY_FINDINGS], 1):
+            steps.add_row(f"{number}.", Text(finding.text))
+        console.print(steps)
+    say()
+    say("Reports", "bold")
+    say(f"  Weekly page: {home / REPORT_HTML}", whole=True)
+    say(f"  Markdown:    {home / REPORT_MD}", whole=True)
+    say()
+    say("Next commands", "bold")
+    db = home / DB_NAME
+    say(f"  modelmeter report compare --db {db}", whole=True)
+    say(f"  modelmeter check --db {db} --config {home / 'budgets.toml'}", whole=True)

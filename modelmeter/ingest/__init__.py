@@ -4,7 +4,7 @@ Public API (imported lazily, so that `modelmeter.ingest.normalise` stays light):
     ingest_paths(paths, db_path, *, prices_path=None, batch_spans=250_000, on_file=None) -> IngestSummary
     reprice(db_path, *, since=None, prices_path=None) -> RepriceSummary
     open_store(path, *, read_only=False) -> duckdb connection with the schema migrated
-    price_call(key, usage, when, overrides) -> Priced   (the per-call reference estimate)
+    load_overrides(path) -> [PriceOverride]   (prices.toml; the prices themselves: modelmeter.pricing)
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ _HOMES = {
     "ingest_paths": "pipeline",
     "reprice": "pipeline",
     "open_store": "store",
-    "price_call": "pricing",
     "load_overrides": "pricing",
 }
 __all__ = sorted(_HOMES)

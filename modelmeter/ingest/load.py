@@ -13,13 +13,25 @@ from pathlib import Path
 
 import duckdb
 
-from modelmeter import semconv
-from modelmeter.ingest import pricing
+from modelmeter import pricing, semconv
 from modelmeter.ingest.normalise import layers
+from modelmeter.ingest.pricing import NS_PER_DAY, PRICE_TABLE_COLUMNS, price_rows
 from modelmeter.ingest.schema import LAYER_COLUMN, span_columns
 from modelmeter.record import RECORD_COLUMNS
 
-STAGING_COLUMNS: dict[str, str] = {**RECORD_COLUMNS, LAYER_COLUMN: "VARCHAR"}
+# A spool line with `kind` is not a span: `{"kind": "dropped", ...}` counts spans the shim could
+# not spool (instrument/spool.py); it is staged with the spans and moved to the `dropped` table.
+DROPPED_KIND = "dropped"
+DROPPED_COLUMNS: dict[str, str] = {
+    "kind": "VARCHAR",
+    "reason": "VARCHAR",
+    "count": "BIGINT",
+    "host": "VARCHAR",
+    "pid": "BIGINT",
+    "from_ns": "BIGINT",
+    "to_ns": "BIGINT",
+}
+STAGING_COLUMNS: dict[str, str] = {**RECORD_COLUMNS, LAYER_COLUMN: "VARCHAR", **DROPPED_COLUMNS}
 # What read_json parses. Parsing dominates ingest, so: the estimate is always recomputed here (the
 # record's own is not read), and JSON and money are read as text and cast once stored (cheaper).
 _NOT_READ = ("cost_usd", "cost_source")
@@ -58,6 +70,17 @@ def _batch_flag(alias: str) -> str:
     )
 
 
+def _fees(alias: str) -> str:
+    """The per-request fees (web search, ...) the shim priced into a call's cost, kept in `attributes`
+    because tokens alone do not carry them; 0 for the rows that have none (no JSON lookup)."""
+    attrs = f"{alias}.attributes"
+    path = f'$."{semconv.MM_COST_FEES_USD}"'
+    return (
+        f"CASE WHEN contains(CAST({attrs} AS VARCHAR), '{semconv.MM_COST_FEES_USD}') "
+        f"THEN coalesce(TRY_CAST(json_extract_string({attrs}, '{path}') AS DECIMAL(18,10)), 0) ELSE 0 END"
+    )
+
+
 def _gateway_routing(alias: str, expr: str) -> str:
     """`expr` over a gateway's routing attempts (a JSON list the shim stores), only for rows that have one."""
     attrs = f"{alias}.attributes"
@@ -77,6 +100,7 @@ class BatchCounts:
     duplicates: int = 0  # already stored, or twice in the batch
     calls_added: int = 0  # net new rows in `calls`
     per_file_new: dict[str, int] = field(default_factory=dict)
+    dropped: int = 0  # spans the shim reported it could not spool (new count lines' total)
 
 
 class Loader:
@@ -96,7 +120,7 @@ class Loader:
         con.execute(f"SET memory_limit = '{memory_limit}'")
         con.execute("SET preserve_insertion_order = false")
         self._new_staging_table()
-        prices = ", ".join(f"{_q(n)} {t}" for n, t in pricing.PRICE_TABLE_COLUMNS.items())
+        prices = ", ".join(f"{_q(n)} {t}" for n, t in PRICE_TABLE_COLUMNS.items())
         con.execute(f"CREATE OR REPLACE TEMP TABLE prices ({prices})")
 
     # --- staging ---------------------------------------------------------------------------
@@ -126,23 +150,30 @@ class Loader:
         )
 
     def files_with_invalid_rows(self) -> set[str]:
-        """Files with rows missing an id or start time: those go through the careful Python path."""
+        """Files with rows missing an id or start time, or with a bad count line: those go through
+        the careful Python path."""
         found = self.con.execute(
-            "SELECT DISTINCT src_file FROM stg WHERE trace_id IS NULL OR span_id IS NULL "
+            "SELECT DISTINCT src_file FROM stg WHERE CASE WHEN kind IS NULL THEN "
+            "trace_id IS NULL OR span_id IS NULL "
             "OR start_ns IS NULL OR length(trace_id) <> 32 OR length(span_id) <> 16 "
             "OR (attributes IS NOT NULL AND NOT (starts_with(attributes, '{') AND json_valid(attributes))) "
-            "OR (reported_cost_usd IS NOT NULL AND TRY_CAST(reported_cost_usd AS DECIMAL(18,10)) IS NULL)"
+            "OR (reported_cost_usd IS NOT NULL AND TRY_CAST(reported_cost_usd AS DECIMAL(18,10)) IS NULL) "
+            f"ELSE kind <> '{DROPPED_KIND}' OR reason IS NULL OR count IS NULL OR count < 0 "
+            "OR from_ns IS NULL OR to_ns IS NULL END"
         ).fetchall()
         return {row[0] for row in found}
 
     def staged_per_file(self) -> dict[str, int]:
-        return dict(self.con.execute("SELECT src_file, count(*) FROM stg GROUP BY ALL").fetchall())
+        """Spans staged per file (count lines left out)."""
+        return dict(
+            self.con.execute("SELECT src_file, count(*) FROM stg WHERE kind IS NULL GROUP BY ALL").fetchall()
+        )
 
     def unstage(self, origin: str) -> None:
         self.con.execute("DELETE FROM stg WHERE src_file = ?", [origin])
 
     def _staged(self) -> int:
-        row = self.con.execute("SELECT count(*) FROM stg").fetchone()
+        row = self.con.execute("SELECT count(*) FROM stg WHERE kind IS NULL").fetchone()
         return int(row[0]) if row else 0
 
     # --- pricing ---------------------------------------------------------------------------
@@ -153,9 +184,9 @@ class Loader:
         missing = [k for k in (pricing.PriceKey(*row) for row in keys) if k not in self._priced_keys]
         if not missing:
             return
-        rows = pricing.price_rows(missing, self.overrides)
+        rows = price_rows(missing, self.overrides)
         if rows:
-            marks = ", ".join("?" * len(pricing.PRICE_TABLE_COLUMNS))
+            marks = ", ".join("?" * len(PRICE_TABLE_COLUMNS))
             self.con.executemany(f"INSERT INTO prices VALUES ({marks})", rows)
         self._priced_keys.update(missing)
 
@@ -172,10 +203,11 @@ class Loader:
             "coalesce(r.cache_write_tokens, 0)",
         )
         out, rs = "coalesce(r.output_tokens, 0)", "coalesce(r.reasoning_tokens, 0)"
+        fees = _fees("r")
         cost = (
             f"CASE WHEN p.base IS NULL OR {cr} + {cw} > {inp} OR {rs} > {out} THEN NULL ELSE CAST("
             f"p.base + p.per_input * {inp} + p.per_cache_read * {cr} + p.per_cache_write * {cw} "
-            f"+ p.per_output * {out} + p.per_reasoning * {rs} AS DECIMAL(18,10)) END"
+            f"+ p.per_output * {out} + p.per_reasoning * {rs} + {fees} AS DECIMAL(18,10)) END"
         )
         return f"""
             SELECT * EXCLUDE ({_cols(_PRICED)}, __cost, __source, __period), __cost AS cost_usd,
@@ -185,8 +217,8 @@ class Loader:
               SELECT r.*, {cost} AS __cost, p.cost_source AS __source, p.price_period AS __period
               FROM {relation} r LEFT JOIN prices p ON {key_match}
                 AND {start_ns} >= p.from_ns AND {start_ns} < p.to_ns
-                AND ({start_ns} % {pricing.NS_PER_DAY}) >= p.tod_from_ns
-                AND ({start_ns} % {pricing.NS_PER_DAY}) < p.tod_to_ns
+                AND ({start_ns} % {NS_PER_DAY}) >= p.tod_from_ns
+                AND ({start_ns} % {NS_PER_DAY}) < p.tod_to_ns
                 AND {inp} > p.input_above AND {inp} <= p.input_upto
             )
         """
@@ -196,6 +228,7 @@ class Loader:
         """Move `stg` into the store (caller holds the transaction) and empty it."""
         con = self.con
         counts = BatchCounts(spans=self._staged())
+        counts.dropped = self._move_dropped_counts()
         before = _count(con, "calls")
         row = con.execute("SELECT count(*) = count(DISTINCT (trace_id, span_id)) FROM stg").fetchone()
         if not (row and row[0]):  # the same span twice in one batch: rare, so a copy is fine
@@ -253,6 +286,24 @@ class Loader:
         for scratch in ("stored", "retried", "tries", "merged"):
             con.execute(f"DROP TABLE IF EXISTS {scratch}")
         return counts
+
+    def _move_dropped_counts(self) -> int:
+        """Count lines from `stg` to `dropped`, each once (a copied spool file adds nothing)."""
+        con = self.con
+        row = con.execute(f"""
+            INSERT INTO dropped (host, pid, from_time, to_time, reason, count, path)
+            SELECT host, pid, make_timestamp(from_ns // 1000), make_timestamp(to_ns // 1000), reason,
+                   count, src_file
+            FROM stg s WHERE kind = '{DROPPED_KIND}' AND NOT EXISTS (
+              SELECT 1 FROM dropped d WHERE d.host IS NOT DISTINCT FROM s.host
+                AND d.pid IS NOT DISTINCT FROM s.pid AND d.reason = s.reason
+                AND d.from_time = make_timestamp(s.from_ns // 1000)
+                AND d.to_time = make_timestamp(s.to_ns // 1000))
+            QUALIFY row_number() OVER (PARTITION BY host, pid, reason, from_ns, to_ns) = 1
+            RETURNING count
+        """).fetchall()
+        con.execute("DELETE FROM stg WHERE kind IS NOT NULL")
+        return sum(r[0] for r in row)
 
     @staticmethod
     def _from_record(alias: str) -> str:

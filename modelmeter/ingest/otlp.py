@@ -165,7 +165,7 @@ def _from_json(request: dict[str, Any]) -> Decoded:
                 scope = scope_spans.get("scope") or scope_spans.get("instrumentationLibrary") or {}
                 for span in _list(scope_spans, "spans"):
                     _add_json_span(decoded, span, scope, resource)
-    except (TypeError, ValueError, AttributeError) as exc:
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
         raise PayloadError(f"not an OTLP trace request: {exc}") from exc
     return decoded
 
@@ -180,37 +180,59 @@ def _list(obj: dict[str, Any], key: str) -> list[Any]:
 def _add_json_span(
     decoded: Decoded, span: dict[str, Any], scope: dict[str, Any], resource: dict[str, Any]
 ) -> None:
+    """Decode one span, or reject it with the reason (a bad span never spoils its request)."""
+    try:
+        name = str(span.get("name") or "")
+    except AttributeError:
+        decoded.rejected.append("a span that is not a JSON object")
+        return
     trace_id = hex_id(span.get("traceId"), 16)
     span_id = hex_id(span.get("spanId"), 8)
     if trace_id is None or span_id is None:
-        decoded.rejected.append(f"span {span.get('name')!r}: invalid traceId or spanId")
+        decoded.rejected.append(f"span {name!r}: invalid traceId or spanId")
         return
-    status = span.get("status") or {}
-    decoded.spans.append(
-        SpanIn(
-            trace_id=trace_id,
-            span_id=span_id,
-            parent_span_id=hex_id(span.get("parentSpanId"), 8),
-            name=str(span.get("name") or ""),
-            kind=int(span.get("kind") or 0),
-            start_ns=int(span.get("startTimeUnixNano") or 0),
-            end_ns=int(span.get("endTimeUnixNano") or 0),
-            status_code=int(status.get("code") or 0),
-            status_message=status.get("message") or None,
-            attributes=_json_attrs(span.get("attributes")),
-            scope_name=str(scope.get("name") or ""),
-            scope_version=scope.get("version") or None,
-            resource=resource,
-            events=[
-                {
-                    "name": e.get("name"),
-                    "time_ns": int(e.get("timeUnixNano") or 0),
-                    "attributes": _json_attrs(e.get("attributes")),
-                }
-                for e in span.get("events") or []
-            ],
+    try:
+        status = span.get("status") or {}
+        decoded.spans.append(
+            SpanIn(
+                trace_id=trace_id,
+                span_id=span_id,
+                parent_span_id=hex_id(span.get("parentSpanId"), 8),
+                name=name,
+                kind=_int64(span.get("kind") or 0),
+                start_ns=_int64(span.get("startTimeUnixNano") or 0),
+                end_ns=_int64(span.get("endTimeUnixNano") or 0),
+                status_code=_int64(status.get("code") or 0),
+                status_message=status.get("message") or None,
+                attributes=_json_attrs(span.get("attributes")),
+                scope_name=str(scope.get("name") or ""),
+                scope_version=scope.get("version") or None,
+                resource=resource,
+                events=[
+                    {
+                        "name": e.get("name"),
+                        "time_ns": _int64(e.get("timeUnixNano") or 0),
+                        "attributes": _json_attrs(e.get("attributes")),
+                    }
+                    for e in span.get("events") or []
+                ],
+            )
         )
-    )
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        decoded.rejected.append(f"span {name!r}: {exc}")
+
+
+_INT64 = 2**63
+
+
+def _int64(value: Any) -> int:
+    """An OTLP/JSON integer (a number or a decimal string) that fits 64 bits, else ValueError."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError(f"{value!r} is not an integer")
+    number = int(value)
+    if not -_INT64 <= number < 2 * _INT64:  # int64 values, and uint64 times
+        raise ValueError(f"integer {str(value)[:30]} does not fit 64 bits")
+    return number
 
 
 def _event(name: Any, time_ns: Any, attributes: dict[str, Any]) -> dict[str, Any]:
@@ -241,7 +263,15 @@ def hex_id(value: Any, size: int) -> str | None:
 def _json_attrs(attributes: Any) -> dict[str, Any]:
     if not attributes:
         return {}
-    return {item["key"]: _json_value(item.get("value") or {}) for item in attributes}
+    if not isinstance(attributes, list):
+        raise ValueError("attributes are not a list")
+    found = {}
+    for item in attributes:
+        key = item.get("key") if isinstance(item, dict) else None
+        if not isinstance(key, str):
+            raise ValueError("an attribute without a string `key`")
+        found[key] = _json_value(item.get("value") or {})
+    return found
 
 
 def _json_value(value: dict[str, Any]) -> Any:
@@ -250,7 +280,7 @@ def _json_value(value: dict[str, Any]) -> Any:
     if "boolValue" in value:
         return bool(value["boolValue"])
     if "intValue" in value:
-        return int(value["intValue"])
+        return _int64(value["intValue"])
     if "doubleValue" in value:
         return float(value["doubleValue"])
     if "arrayValue" in value:

@@ -4,7 +4,8 @@ Files are read whole and committed in batches: a batch's rows, its `ingested_fil
 quarantine rows land in one transaction, so a crash (even kill -9) leaves the database as it was
 before the batch, and the next run picks the batch up again. A file already recorded with the same
 size and content hash is skipped; a span already stored is dropped by the anti-join in load.py.
-Spool files still being written end in `.open` and are never read.
+Spool files still being written end in `.open` and are never read; those whose writer is gone are
+sealed first (spoolfile.recover), their torn tails quarantined.
 """
 
 from __future__ import annotations
@@ -19,16 +20,15 @@ from typing import Any
 
 import duckdb
 
+from modelmeter import spoolfile
 from modelmeter.ingest import otlp, pricing, records
 from modelmeter.ingest.fold import fold_foreign
 from modelmeter.ingest.load import Loader
-from modelmeter.ingest.normalise import registry
 from modelmeter.ingest.store import default_home, default_spool_dir, open_store
 
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_QUARANTINED = 3
-OPEN_SUFFIX = ".open"
 _SNIFF_BYTES = 64 * 1024
 _HASH_SAMPLE = 1024 * 1024
 
@@ -44,6 +44,7 @@ class IngestSummary:
     duplicates: int = 0  # spans already stored (or twice in the input)
     ignored: int = 0  # spans that are not GenAI calls
     quarantined: int = 0  # bad lines, records or spans, kept in the `quarantine` table
+    not_recorded: int = 0  # calls the shim counted as dropped (the `dropped` table)
 
     @property
     def exit_code(self) -> int:
@@ -64,20 +65,43 @@ def default_prices_path() -> Path:
 
 
 def discover(paths: Iterable[Path]) -> list[Path]:
-    """Files to read: given files as they are; directories walked, skipping open spool files."""
+    """Files to read: given files as they are; directories walked, skipping open spool files,
+    hidden files and spool quarantine directories."""
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
             found += sorted(
                 p
                 for p in path.rglob("*")
-                if p.is_file() and not p.name.endswith(OPEN_SUFFIX) and not p.name.startswith(".")
+                if p.is_file()
+                and not p.name.endswith(spoolfile.OPEN_SUFFIX)
+                and not p.name.startswith(".")
+                and spoolfile.QUARANTINE_DIR not in p.relative_to(path).parts[:-1]
             )
         elif path.exists():
             found.append(path)
         else:
             raise FileNotFoundError(f"no such file or directory: {path}")
     return found
+
+
+def recover_open_files(paths: Iterable[Path]) -> list[tuple[str, str]]:
+    """Seal the spool files in these directories that writers now gone left `.open`; returns
+    (sealed file, reason) per torn tail (its bytes are kept in the spool's quarantine directory)."""
+    torn = []
+    for path in paths:
+        if not path.is_dir():
+            continue
+        directories = {p.parent for p in path.rglob("*" + spoolfile.OPEN_SUFFIX)}
+        for directory in sorted(directories):
+            for found in spoolfile.recover(directory):
+                if found.torn_at is not None:
+                    reason = (
+                        f"torn tail at byte {found.torn_at}: its writer died mid-record; "
+                        f"the bytes are kept in {found.torn_copy}"
+                    )
+                    torn.append((str(found.path or found.torn_copy), reason))
+    return torn
 
 
 def _estimate_lines(head: bytes, size: int) -> int:
@@ -110,7 +134,9 @@ def ingest_paths(
     on_file: Callable[[Path, int], None] | None = None,
 ) -> IngestSummary:
     """Ingest spool directories, record files and OTLP files into the database at `db_path`."""
-    files = discover(paths if paths else [default_spool_dir()])
+    roots = paths if paths else [default_spool_dir()]
+    torn = recover_open_files(roots)
+    files = discover(roots)
     overrides = pricing.load_overrides(prices_path or default_prices_path())
     summary = IngestSummary()
     con = open_store(db_path)
@@ -118,6 +144,7 @@ def ingest_paths(
         loader = Loader(con, overrides)
         with tempfile.TemporaryDirectory(prefix="modelmeter-ingest-") as scratch:
             ingestor = _Ingestor(con, loader, Path(scratch), summary)
+            ingestor.torn = torn
             for path in files:
                 ingestor.add(path)
                 if ingestor.staged_spans >= batch_spans:
@@ -139,6 +166,7 @@ class _Ingestor:
         self.record_files: list[_FileResult] = []
         self.staged_spans = 0
         self._scratch_files = 0
+        self.torn: list[tuple[str, str]] = []  # torn tails of recovered files, for the next commit
 
     def add(self, path: Path) -> None:
         size = path.stat().st_size
@@ -228,13 +256,9 @@ class _Ingestor:
             result.spans += len(part.decoded.spans) + len(part.decoded.rejected)
             for span in part.decoded.spans:
                 try:
-                    record = registry.to_record(span)
-                except Exception as exc:  # a span a mapping cannot read is quarantined, never fatal
-                    result.quarantine.append(
-                        records.Quarantined(
-                            part.where, f"span {span.name!r}: {type(exc).__name__}: {exc}", None
-                        )
-                    )
+                    record = records.record_of_span(span)
+                except records.Rejected as exc:  # quarantined, never fatal
+                    result.quarantine.append(records.Quarantined(part.where, str(exc), None))
                     continue
                 if record is None:
                     self.summary.ignored += 1
@@ -246,7 +270,7 @@ class _Ingestor:
         self.staged_spans += self.loader.stage_ndjson(clean, str(result.path))
 
     def commit(self) -> None:
-        if not self.pending:
+        if not self.pending and not self.torn:
             return
         self._stage_record_files()
         con = self.con
@@ -271,14 +295,18 @@ class _Ingestor:
                         "INSERT INTO quarantine (path, line, reason, excerpt) VALUES (?, ?, ?, ?)",
                         [(str(result.path), q.line, q.reason, q.excerpt) for q in result.quarantine],
                     )
+            if self.torn:
+                con.executemany("INSERT INTO quarantine (path, reason) VALUES (?, ?)", self.torn)
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
             raise
         self.summary.spans += sum(r.spans for r in self.pending)
-        self.summary.quarantined += sum(len(r.quarantine) for r in self.pending)
+        self.summary.quarantined += sum(len(r.quarantine) for r in self.pending) + len(self.torn)
+        self.torn = []
         self.summary.duplicates += counts.duplicates
         self.summary.calls_added += counts.calls_added
+        self.summary.not_recorded += counts.dropped
         self.pending = []
         self.staged_spans = 0
         for scratch_file in self.scratch.iterdir():

@@ -15,7 +15,8 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from modelmeter.ingest.load import STAGING_COLUMNS
+from modelmeter.ingest.load import DROPPED_COLUMNS, DROPPED_KIND, STAGING_COLUMNS
+from modelmeter.ingest.normalise import SpanIn, registry
 
 _HEX32 = re.compile(r"[0-9a-f]{32}")
 _HEX16 = re.compile(r"[0-9a-f]{16}")
@@ -29,21 +30,53 @@ class Quarantined(NamedTuple):
 
 
 def looks_like_records(head: bytes) -> bool:
-    """True when the first non-empty line is a flat span record rather than an OTLP request."""
+    """True when the first non-empty line is a flat span record (or a dropped-count line) rather
+    than an OTLP request."""
     for line in head.split(b"\n"):
         if line.strip():
             try:
                 first = orjson.loads(line)
             except orjson.JSONDecodeError:
                 return b'"span_id"' in line and b"resourceSpans" not in line
-            return isinstance(first, dict) and "span_id" in first and "resourceSpans" not in first
+            if not isinstance(first, dict) or "resourceSpans" in first:
+                return False
+            return "span_id" in first or first.get("kind") == DROPPED_KIND
     return False
 
 
+class Rejected(ValueError):
+    """A span that cannot be stored; the message is the reason (`serve` answers it, `ingest`
+    quarantines it)."""
+
+
+def record_of_span(span: SpanIn) -> dict[str, Any] | None:
+    """The checked record of a decoded OTLP span, None when it is not a GenAI call; raises
+    Rejected. `serve` runs this on every span it accepts, so whatever it acknowledges ingests."""
+    if not 0 < span.start_ns < 2**63 or not 0 <= span.end_ns < 2**63:
+        raise Rejected(f"span {span.name!r}: start or end time out of range")
+    try:
+        record = registry.to_record(span)
+    except Exception as exc:  # a span a mapping cannot read is rejected, never fatal
+        raise Rejected(f"span {span.name!r}: {type(exc).__name__}: {exc}") from exc
+    if record is None:
+        return None
+    reason = problem(record)
+    if reason is None:
+        try:
+            orjson.dumps(record, default=str)
+        except TypeError as exc:  # e.g. an integer past 64 bits among the attributes
+            reason = str(exc)
+    if reason is not None:
+        raise Rejected(f"span {span.name!r}: {reason}")
+    return record
+
+
 def problem(record: Any) -> str | None:
-    """Why a parsed line is not a valid record, or None."""
+    """Why a parsed line is not a valid record (or count line), or None."""
     if not isinstance(record, dict):
         return "not a JSON object"
+    if "kind" in record:
+        return _count_line_problem(record)
     if not isinstance(record.get("trace_id"), str) or not _HEX32.fullmatch(record["trace_id"]):
         return "trace_id is not 32 lowercase hex characters"
     if not isinstance(record.get("span_id"), str) or not _HEX16.fullmatch(record["span_id"]):
@@ -51,6 +84,21 @@ def problem(record: Any) -> str | None:
     if not _is_int(record.get("start_ns")):
         return "start_ns is missing or not an integer"
     for name, sql_type in STAGING_COLUMNS.items():
+        value = record.get(name)
+        if value is not None and not _fits(value, sql_type):
+            return f"{name}: {type(value).__name__} value {str(value)[:40]!r} does not fit {sql_type}"
+    return None
+
+
+def _count_line_problem(record: dict[str, Any]) -> str | None:
+    if record["kind"] != DROPPED_KIND:
+        return f"unknown kind of line {str(record['kind'])[:40]!r}"
+    if not isinstance(record.get("reason"), str):
+        return "a dropped-count line without a reason"
+    for name in ("count", "from_ns", "to_ns"):
+        if not _fits(record.get(name), "BIGINT") or record[name] < 0:
+            return f"a dropped-count line whose {name} is not a non-negative integer"
+    for name, sql_type in DROPPED_COLUMNS.items():
         value = record.get(name)
         if value is not None and not _fits(value, sql_type):
             return f"{name}: {type(value).__name__} value {str(value)[:40]!r} does not fit {sql_type}"

@@ -72,4 +72,52 @@ MIGRATIONS: list[str] = [
       quarantined_at TIMESTAMPTZ NOT NULL DEFAULT now()
     );
     """,
+    # 2: dropped: spans the shim could not spool (full disk, unwritable spool, full queue), counted
+    # by reason per process and period, so reports can say how many calls are missing
+    """
+    CREATE TABLE IF NOT EXISTS dropped (
+      host VARCHAR,
+      pid BIGINT,
+      from_time TIMESTAMPTZ NOT NULL,    -- first and last drop of this count
+      to_time TIMESTAMPTZ NOT NULL,
+      reason VARCHAR NOT NULL,           -- queue_full, disk_full, spool_unwritable, unserialisable
+      count BIGINT NOT NULL,
+      path VARCHAR,                      -- the spool file the count was read from
+      ingested_at TIMESTAMPTZ NOT NULL DEFAULT now()
+    );
+    """,
+    # 3: static scan findings (`modelmeter scan --db`), joined to calls by `report inventory`
+    """
+    CREATE TABLE scans (
+      scan_id VARCHAR NOT NULL,          -- one scan run
+      root VARCHAR NOT NULL,             -- the path scanned, absolute
+      scanned_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+      complete BOOLEAN NOT NULL,         -- false: the time limit stopped it before every file was read
+      files_read BIGINT NOT NULL,
+      skipped JSON                       -- reason -> files not read
+    );
+    CREATE TABLE scan_units (
+      scan_id VARCHAR NOT NULL,
+      unit VARCHAR NOT NULL,             -- directory relative to the root, '.' for the root
+      name VARCHAR,                      -- the package name its manifest declares, else the directory's
+      verdict VARCHAR NOT NULL,          -- gateway, direct keys, mixed, unclear, no AI calls found
+      gateways VARCHAR,                  -- comma-separated gateway names
+      still_direct VARCHAR               -- providers still called directly, with the evidence
+    );
+    CREATE TABLE scan_findings (
+      scan_id VARCHAR NOT NULL,
+      unit VARCHAR NOT NULL,
+      category VARCHAR NOT NULL,         -- app, test, docs, fixture, vendored, generated, history
+      kind VARCHAR NOT NULL,             -- sdk, model, endpoint, credential, literal_key, env_file,
+                                         -- workflow_tag
+      value VARCHAR NOT NULL,            -- never a secret: a literal key is its fingerprint, as in
+                                         -- calls.key_fingerprint
+      vendor VARCHAR,                    -- model vendor or gateway name
+      route VARCHAR,                     -- direct or gateway, when the finding tells
+      detail VARCHAR,                    -- key kind, import spelling, ...
+      path VARCHAR NOT NULL,
+      line INTEGER,                      -- 1-based; a notebook's code cell number; NULL in git history
+      git_commit VARCHAR                 -- history: the commit that added it
+    );
+    """,
 ]

@@ -1,17 +1,28 @@
 """The DuckDB store: opening a database applies the pending schema migrations.
 
 Ingest is the only writer (DuckDB has one writer per file); apps write the spool, never this.
-Sessions run in UTC so TIMESTAMPTZ values print and compare in UTC everywhere.
+Sessions run in UTC so TIMESTAMPTZ values print and compare in UTC everywhere. The database file is
+0600 (it names keys, teams and workflows). A damaged file (truncated, overwritten) is one clear
+error saying what to do (`DamagedDatabase`), for every command that opens it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import time
 from pathlib import Path
 
 import duckdb
 
+from modelmeter import spoolfile
 from modelmeter.ingest.schema import MIGRATIONS
+
+_HEADER_BYTES = 3 * 4096  # a DuckDB file: a main header and two database headers, then blocks
+
+
+class DamagedDatabase(ValueError):
+    """The database file cannot be read; the message names it and says how to get the data back."""
 
 
 def default_home() -> Path:
@@ -31,18 +42,73 @@ def default_spool_dir() -> Path:
 
 
 def open_store(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open (creating if needed) a modelmeter database with every migration applied."""
+    """Open (creating if needed) a modelmeter database with every migration applied.
+
+    Raises DamagedDatabase when the file is not a readable database."""
     path = Path(path)
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path), read_only=read_only)
+    con = connect_checked(path, read_only=read_only)
     con.execute("SET TimeZone = 'UTC'")
     con.execute(
         "SET enable_progress_bar = false"
     )  # our own progress goes to stderr, never DuckDB's to stdout
     if not read_only:
         migrate(con)
+        make_private(path)
     return con
+
+
+def connect_checked(path: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+    """duckdb.connect, with a damaged file turned into DamagedDatabase (a file another process
+    holds is not damaged: that error passes through)."""
+    try:
+        con = duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise
+        raise DamagedDatabase(damaged_message(path, str(exc).splitlines()[0])) from exc
+    except (duckdb.SerializationException, duckdb.InternalException) as exc:
+        raise DamagedDatabase(damaged_message(path, str(exc).splitlines()[0])) from exc
+    row = con.execute("SELECT total_blocks, block_size FROM pragma_database_size()").fetchone()
+    if row is not None and path.exists():
+        expected = _HEADER_BYTES + int(row[0]) * int(row[1])
+        if int(row[0]) and path.stat().st_size < expected:
+            con.close()
+            reason = f"it is {path.stat().st_size} bytes, its own index needs {expected}: truncated"
+            raise DamagedDatabase(damaged_message(path, reason))
+    return con
+
+
+def damaged_message(path: Path, reason: str) -> str:
+    """One line: which file, why, and what to do (restore, or rebuild from the spool if it can)."""
+    spool = default_spool_dir()
+    closed = sorted(
+        p
+        for p in (spool.iterdir() if spool.is_dir() else ())
+        if p.is_file() and not p.name.startswith(".") and not p.name.endswith(spoolfile.OPEN_SUFFIX)
+    )
+    if closed:
+        oldest = time.strftime("%Y-%m-%d", time.gmtime(min(p.stat().st_mtime for p in closed)))
+        rebuild = (
+            f"or move it aside and rebuild it with `modelmeter ingest {spool}`: the spool still holds "
+            f"{len(closed)} files, the oldest from {oldest}, so a rebuild recovers what was spooled "
+            "since then (anything older, or ingested from elsewhere, needs the backup)"
+        )
+    else:
+        rebuild = (
+            f"the spool {spool} holds no files, so re-ingesting cannot rebuild it "
+            "(re-ingest the original files if you still have them)"
+        )
+    return f"the database {path} is damaged ({reason}): restore it from a backup, {rebuild}"
+
+
+def make_private(path: Path) -> None:
+    """The database (and its write-ahead log) readable by its owner only, whatever the umask."""
+    for file in (path, path.with_name(path.name + ".wal")):
+        with contextlib.suppress(FileNotFoundError, PermissionError):
+            if file.stat().st_mode & 0o777 != spoolfile.FILE_MODE:
+                file.chmod(spoolfile.FILE_MODE)
 
 
 def migrate(con: duckdb.DuckDBPyConnection) -> int:

@@ -1,20 +1,43 @@
 """instrument/: the shim that runs inside users' apps (imports nothing heavy).
 
-`instrument()` patches the httpx2 and httpx transports (`shim.py`) so that every AI request, from
-any SDK or a plain client, becomes one GenAI client span per HTTP attempt, ended when the response
-body has been consumed, closed, failed or abandoned. Spans go to the spool (`spool.py`) through our
-own batching span processor (a thread writes them), and to the app's own OpenTelemetry pipeline
-when it has one (`tracing.py`). When the spool is their only consumer, they are light API spans
-instead of SDK spans (`spool_span.py`), and most of a call's description (request attributes, key
-fingerprint, naming, usage, price) is made on the spool's thread rather than the app's (`call.py`).
+`instrument()` patches httpx2 and httpx (`shim.py`) so that every AI request, from any SDK or a
+plain client, is observed: at the transports for httpx's and httpx2's own, at the clients for any
+other transport (the SDKs' aiohttp client, `MockTransport`, a company's own), each call once.
 
-One logical call counts once. The anthropic SDK (2.x) opens its own GenAI span
-(`anthropic.messages.create`, scope `com.anthropic.sdk.python`) whenever a TracerProvider is set.
-We let it: our span is made while the SDK's span is current, so it is that span's child and
-carries everything (usage, cost, route, key, tags). The spool exporter writes only our scope's
-spans, so the spool never holds the SDK's span. For OTLP data that contains both, ingest drops a
-foreign GenAI span that has a modelmeter child span. Turning the SDK's tracing off
-(`ANTHROPIC_OPEN_TELEMETRY=false` or the client option) changes nothing for modelmeter.
+Two paths leave an observed call (`call.CallObservation`), and neither depends on the other:
+- the record, always (unless `spool=False`): when the response body ends (consumed, closed, failed
+  or abandoned) the call goes to the spool's queue (`spool.Spool`); the spool's thread describes it
+  (`describe.py`: naming, route, usage, price, key, tags) and appends one flat record within
+  `spool.WRITE_DELAY_S`. Its ids are those of the current context, sampled or not: a call joins the
+  app's trace whatever the app's sampler decided, and no sampler, span limit or processor of the
+  app's ever sees our record.
+- the span, only when someone listens (`tracing.py`: the app's TracerProvider, or OTLP export): a
+  GenAI client span from the listener's tracer, following its sampler and limits; when it records,
+  the call is described on the app's thread as the body ends and the span carries the same
+  attributes as the record (`gen_ai.*` as the OpenTelemetry conventions name them). With nobody
+  listening, no span is made; a non-recording span with the call's ids is made current only when
+  code beneath our wrapper could read it (an instrumentation's HTTP span then nests under it).
+
+Every process: a forked child starts its own spool (own thread, own file, nothing of the parent's
+kept open); the exits we can see (normal exit, multiprocessing's finalizers, SIGTERM when the app
+has no handler) write the spool out first (`exits.py`); for `os._exit` and SIGKILL, records reach
+the OS within `spool.WRITE_DELAY_S` of a call's end, and ingest reads files their writer left open.
+
+How the shim stays cheap on the app's thread: per request, one method check for non-AI traffic and
+a cached route lookup for POSTs; for an AI call, the request's bytes and headers are kept as they
+are (one copy, no parsing), the response is passed through a tee that only appends chunks once
+nothing more is to be learnt per chunk, and the call's end is an append to a queue. Decoding the
+request, reading a JSON body, describing, pricing and serialising happen on the spool's thread,
+unless a recording span needs its attributes at once (large bodies are read at once so their bytes
+can go). Where another library's public API would cost more than the answer, we read its private
+parts (`shortcuts.py`, all in one place, each held to the public API by a test). Figures are in
+BENCHMARKS.md (`bench/bench_shim.py`).
+
+One logical call counts once. Retries and fallbacks are folded by `correlation.py` (call id,
+attempt, fallback_from). The anthropic SDK (2.x) opens its own GenAI span whenever a TracerProvider
+is set; ours is made while it is current, so it is that span's child and carries everything (usage,
+cost, route, key, tags); the spool holds our record only, and ingest drops a foreign GenAI span
+that has a modelmeter child in OTLP data that holds both.
 
 Streaming usage of OpenAI-style chat needs `stream_options.include_usage`; we never add it (that
 would change what the app receives), so such a stream's usage is unknown (`usage_known` false).
@@ -25,8 +48,8 @@ reverse order). The demo's clock seam is `from modelmeter.instrument import cloc
 (`modelmeter.instrument` as an attribute of the package is this function, not the module).
 
 Content (prompts and completions) is captured only when asked: `instrument(capture_content=True,
-capture_max_bytes=...)` or `MODELMETER_CAPTURE_CONTENT=1`. Keys never reach a span: only their
-fingerprint and kind (`keys.py`).
+capture_max_bytes=...)` or `MODELMETER_CAPTURE_CONTENT=1`. Keys never reach a record or a span:
+only their fingerprint and kind (`keys.py`).
 """
 
 from __future__ import annotations
@@ -36,12 +59,11 @@ import logging
 import threading
 from typing import Any
 
-from modelmeter.instrument import call, shim, tags
+from modelmeter.instrument import call, exits, shim, tags
 from modelmeter.instrument.options import resolve
 from modelmeter.instrument.routes import parse_endpoints
-from modelmeter.instrument.spool_span import SpoolTracer
 from modelmeter.instrument.tags import tag
-from modelmeter.instrument.tracing import Tracing, set_up
+from modelmeter.instrument.tracing import Tracing
 
 log = logging.getLogger("modelmeter")
 
@@ -63,21 +85,22 @@ def instrument(**options: Any) -> None:
     global _tracing, _atexit_registered
     resolved = resolve(**options)
     with _lock:
-        tracing = set_up(resolved)
-        if _tracing is not None and _tracing is not tracing:
-            _tracing.stop()
-        _tracing = tracing
+        tracing = _tracing
+        if tracing is None or tracing.options != resolved:
+            if tracing is not None:
+                tracing.stop()
+            tracing = _tracing = Tracing(resolved)
         tags.load_defaults({k: getattr(resolved, k) for k in ("workflow", "team", "tier", "run")})
-        tracer = tracing.tracer()
         shim.configure(
             shim.ShimConfig(
-                tracer=tracer,
+                tracer=tracing.tracer,
+                submit=tracing.spool.submit if tracing.spool is not None else None,
                 endpoints=parse_endpoints(resolved.endpoints),
                 capture_max=resolved.capture_max_bytes if resolved.capture_content else None,
-                spool_tracer=tracer if isinstance(tracer, SpoolTracer) else None,
             )
         )
         shim.patch_all()
+        exits.watch(flush)
         if not _atexit_registered:
             atexit.register(_at_exit)
             _atexit_registered = True
@@ -89,6 +112,7 @@ def uninstrument() -> None:
     with _lock:
         shim.configure(None)
         shim.unpatch_all()
+        exits.unwatch()
         if _tracing is not None:
             _tracing.stop()
             _tracing = None
@@ -101,12 +125,14 @@ def _at_exit() -> None:
 
 
 def flush(timeout_s: float = 5.0) -> bool:
-    """Export every ended span and close the current spool file; True when all went out in time."""
+    """Write every ended call to the spool and close the current spool file (and export the spans
+    of a provider of our own); True when all went out in time."""
     tracing = _tracing
     if tracing is None:
         return True
     try:
-        return tracing.flush(timeout_s)
+        with exits.flushing():
+            return tracing.flush(timeout_s)
     except Exception:
         log.warning("modelmeter: flush failed", exc_info=True)
         return False

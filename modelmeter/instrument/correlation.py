@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import os
 import random
 import threading
 from collections.abc import Callable
@@ -99,6 +100,18 @@ def new_call_id() -> str:
 # body), which `settle` asks on its own thread
 began: Callable[[Attempt], None] = _log.append
 ended: Callable[[tuple[Attempt, float, Failed]], None] = _log.append
+
+
+def _forget_after_fork() -> None:
+    """In a forked child: its calls are new ones (ids drawn afresh, nothing pending of the parent's)."""
+    global _lock
+    _ids.seed()
+    _log.clear()
+    _last.clear()
+    _lock = threading.RLock()
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
 
 
 def settle() -> None:

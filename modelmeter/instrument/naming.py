@@ -4,12 +4,14 @@ The rule (documented for reports and ingest):
 1. The model is the one that answered (response model), else the one requested.
 2. A `vendor/` prefix (gateway naming) gives the provider; otherwise the provider is inferred from
    the name (gpt-/o3/text-embedding -> openai, claude -> anthropic, gemini -> google, llama -> meta,
-   ...), else the API vendor that served it.
+   ...: `vendors.MODEL_NAME_VENDORS`), else the API vendor that served it.
 3. Names are cleaned so direct and gateway spellings meet: Google's `models/` prefix and Vertex
    `@version` suffixes go; Anthropic ids lose their date (`-20250929`) or `-latest` suffix and
    have their dashed version joined with a dot (`claude-sonnet-4-5` -> `claude-sonnet-4.5`,
    `claude-3-5-haiku` -> `claude-3.5-haiku`), as gateways write them; OpenAI snapshot dates
    (`gpt-4o-mini-2024-07-18` -> `gpt-4o-mini`) go too.
+4. A `@key=value,...` tail is a test harness's settings, never part of a model (`gpt-4o-mini@fault=429`
+   -> `gpt-4o-mini`); Vertex versions (`@20250514`) have no `=` and are handled by rule 3.
 """
 
 from __future__ import annotations
@@ -17,52 +19,18 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-_PREFIX_VENDOR = {
-    "meta-llama": "meta",
-    "mistralai": "mistral",
-    "x-ai": "xai",
-    "qwen": "alibaba",
-    "gemini": "google",
-}
-_NAME_VENDOR: tuple[tuple[tuple[str, ...], str], ...] = (
-    (
-        (
-            "gpt",
-            "o1",
-            "o3",
-            "o4",
-            "text-embedding",
-            "dall-e",
-            "chatgpt",
-            "davinci",
-            "whisper",
-            "tts",
-            "codex",
-        ),
-        "openai",
-    ),
-    (("claude",), "anthropic"),
-    (("gemini", "gemma", "imagen", "text-embedding-004", "embedding-001"), "google"),
-    (
-        ("mistral", "mixtral", "magistral", "codestral", "ministral", "pixtral", "devstral", "open-mistral"),
-        "mistral",
-    ),
-    (("llama", "meta-llama"), "meta"),
-    (("command", "embed-", "rerank", "c4ai"), "cohere"),
-    (("grok",), "xai"),
-    (("deepseek",), "deepseek"),
-    (("qwen",), "alibaba"),
-    (("kimi", "moonshot"), "moonshotai"),
-)
+from modelmeter.vendors import MODEL_NAME_VENDORS, MODEL_PREFIX_VENDORS
+
 _ANTHROPIC_DATE = re.compile(r"(?:-\d{8}|-latest|@\d{8}|@latest)$")
 _ANTHROPIC_VERSION = re.compile(r"(?<=-\d)-(?=\d(?:-|$))")
 _OPENAI_DATE = re.compile(r"-\d{4}-\d{2}-\d{2}$")
 _VERTEX_VERSION = re.compile(r"@[\w.-]+$")
+_SETTINGS_TAIL = re.compile(r"@[A-Za-z_][\w-]*=.*$")
 
 
 def vendor_of_name(name: str) -> str | None:
     lowered = name.lower()
-    for marks, vendor in _NAME_VENDOR:
+    for marks, vendor in MODEL_NAME_VENDORS:
         if lowered.startswith(marks):
             return vendor
     return None
@@ -71,11 +39,11 @@ def vendor_of_name(name: str) -> str | None:
 @lru_cache(maxsize=4096)
 def canonical(model: str, fallback_vendor: str | None) -> tuple[str | None, str]:
     """(provider, `provider/name`) for a model id; provider None when nothing tells it."""
-    name = model.removeprefix("models/")
+    name = _SETTINGS_TAIL.sub("", model.removeprefix("models/"))
     prefix, slash, rest = name.partition("/")
     vendor: str | None
     if slash and rest:
-        vendor = _PREFIX_VENDOR.get(prefix.lower(), prefix.lower())
+        vendor = MODEL_PREFIX_VENDORS.get(prefix.lower(), prefix.lower())
         name = rest
     else:
         vendor = vendor_of_name(name) or fallback_vendor

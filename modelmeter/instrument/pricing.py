@@ -1,33 +1,40 @@
-"""The estimated cost of a call, from genai-prices, cheap enough to run for every call.
+"""The shim's cost estimate: the pricing core's (`modelmeter.pricing.estimate`), keyed like a record.
 
-genai-prices' own calculation costs about 60 µs; most models have flat per-token prices, so we ask
-it once per (provider, model, minute) for the price of one million tokens of each kind and then
-price a call with four Decimal multiplications. Models with tiered prices (the price depends on
-the input size) are priced by genai-prices itself every time. The call's own timestamp picks the
-price (prices change over time, some by time of day). Unknown model or provider: no cost, and the
-source says `unpriced` (never 0).
+A span says what its call cost to whoever reads it (an OTel backend, the spool). Ingest prices the
+record again with the same core, adding the overrides of prices.toml, so without an override the two
+agree to the last digit.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-_MILLION = 1_000_000
-_MINUTE_NS = 60 * 10**9
+from modelmeter import pricing
+from modelmeter import semconv as sc
 
-# model vendor (gateway naming) -> genai-prices provider id
-_PROVIDER_IDS = {"google": "google", "xai": "x-ai", "meta": None, "alibaba": None}
-# platforms that sell other vendors' models at their own prices
-_RESELLERS = frozenset({"groq", "together", "fireworks", "deepseek", "azure", "aws.bedrock", "perplexity"})
 
-_Rates = tuple[
-    Decimal, Decimal, Decimal, Decimal
-]  # per million: plain input, cache read, cache write, output
-_cache: dict[tuple[str | None, str, int], Any] = {}
-_TIERED = object()
-_UNPRICED = object()
+def estimate_call(attributes: Mapping[str, Any], start_ns: int) -> Decimal | None:
+    """USD for a call from its span attributes (key and usage as its record has them); None: unpriced."""
+    get = attributes.get
+    key = pricing.PriceKey(
+        get(sc.MM_PROVIDER) or "",
+        get(sc.MM_PLATFORM) or "",
+        get(sc.MM_GATEWAY) or "",
+        get(sc.GEN_AI_REQUEST_MODEL) or "",
+        get(sc.GEN_AI_RESPONSE_MODEL) or "",
+        get(sc.MM_SERVICE_TIER) or "",
+        get(sc.MM_BATCH) is True,
+    )
+    usage = pricing.CallUsage(
+        get(sc.MM_INPUT_TOKENS),
+        get(sc.MM_OUTPUT_TOKENS),
+        get(sc.MM_CACHE_READ_TOKENS),
+        get(sc.MM_CACHE_WRITE_TOKENS),
+        get(sc.MM_REASONING_TOKENS),
+    )
+    return pricing.estimate(key, usage, start_ns)
 
 
 def estimate(
@@ -37,72 +44,20 @@ def estimate(
     usage: tuple[int, int, int, int],
     start_ns: int,
 ) -> Decimal | None:
-    """USD for (input inclusive, cache read, cache write, output) tokens, or None when unpriced."""
-    provider_id = platform if platform in _RESELLERS else _PROVIDER_IDS.get(vendor or "", vendor)
-    name = model.partition("/")[2] if "/" in model and vendor and model.startswith(vendor + "/") else model
-    key = (provider_id, name, start_ns // _MINUTE_NS)
-    rates = _cache.get(key)
-    if rates is None:
-        if len(_cache) > 4096:
-            _cache.clear()
-        rates = _cache[key] = _resolve(provider_id, name, start_ns)
-    if rates is _UNPRICED:
-        return None
+    """USD for (input inclusive, cache read, cache write, output) tokens of `model`; None: unpriced.
+
+    The form call.py uses today: it knows neither the gateway nor the service tier, so it can differ
+    from ingest's price where those choose the price (OpenRouter's own list, flex or priority tiers).
+    `estimate_call` has the whole key.
+    """
+    key = pricing.PriceKey(vendor or "", platform or "", "", "", model, "", False)
     input_tokens, cache_read, cache_write, output = usage
-    if rates is _TIERED:
-        return _library_price(provider_id, name, usage, start_ns)
-    plain, read, write, out = rates
-    total = (
-        plain * (input_tokens - cache_read - cache_write)
-        + read * cache_read
-        + write * cache_write
-        + out * output
-    )
-    return total / _MILLION
+    return pricing.estimate(key, pricing.CallUsage(input_tokens, output, cache_read, cache_write), start_ns)
 
 
-def _resolve(provider_id: str | None, name: str, start_ns: int) -> Any:
-    from genai_prices import Usage
-    from genai_prices.data_snapshot import get_snapshot
-    from genai_prices.types import TieredPrices
-
-    when = datetime.fromtimestamp(start_ns / 1e9, tz=UTC)
-    try:
-        provider, model = get_snapshot().find_provider_model(name, None, provider_id, None)
-        prices = model.get_prices(when)
-    except (LookupError, ValueError):
-        return _UNPRICED
-    if any(isinstance(v, TieredPrices) for v in vars(prices).values()):
-        return _TIERED
-
-    def price(**counts: int) -> Decimal:
-        return model.calc_price(Usage(**counts), provider, genai_request_timestamp=when).total_price
-
-    return (
-        price(input_tokens=_MILLION),
-        price(input_tokens=_MILLION, cache_read_tokens=_MILLION),
-        price(input_tokens=_MILLION, cache_write_tokens=_MILLION),
-        price(output_tokens=_MILLION),
-    )
-
-
-def _library_price(
-    provider_id: str | None, name: str, usage: tuple[int, int, int, int], start_ns: int
-) -> Decimal | None:
-    from genai_prices import Usage, calc_price
-
-    input_tokens, cache_read, cache_write, output = usage
-    try:
-        return calc_price(
-            Usage(
-                input_tokens=input_tokens,
-                cache_read_tokens=cache_read,
-                cache_write_tokens=cache_write,
-                output_tokens=output,
-            ),
-            name,
-            provider_id=provider_id,
-            genai_request_timestamp=datetime.fromtimestamp(start_ns / 1e9, tz=UTC),
-        ).total_price
-    except (LookupError, ValueError):
-        return None
+def request_fees(
+    vendor: str | None, platform: str | None, model: str, fees: Mapping[str, int], start_ns: int
+) -> tuple[Decimal, tuple[str, ...]]:
+    """USD for per-request fees (`web_searches`: 3) of `model`, and the fees no price covers."""
+    key = pricing.PriceKey(vendor or "", platform or "", "", "", model, "", False)
+    return pricing.request_fees(key, fees, start_ns)

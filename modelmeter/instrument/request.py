@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 import operator
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,9 +23,8 @@ _PROMPT_FIELDS = ("system", "systemInstruction", "instructions", "messages", "in
 
 MAX_PARSED_REQUEST_BYTES = 1 << 20  # larger request bodies are not json-decoded
 # larger request bodies are decoded on the app's thread at once rather than kept until the spool's
-# thread gets to them (decoding 16 KiB takes about 7 µs); with the response limit in call.py, the
-# bodies held for the spool are at most 32 KiB per queued span (8,192 spans at most: 256 MiB if the
-# spool's thread falls that far behind; it wakes at 512)
+# thread gets to them; with the response limit in call.py, the bodies held for the spool are at most
+# 32 KiB per queued call (8,192 calls at most: 256 MiB if the spool's thread falls that far behind)
 MAX_DEFERRED_REQUEST_BYTES = 16 << 10
 
 
@@ -171,17 +170,6 @@ class RequestFacts:
 HeaderItems = tuple[tuple[bytes, bytes, bytes], ...]
 
 
-def header_items_reader(headers_class: type) -> Callable[[Any], Sequence[tuple[bytes, bytes, bytes]]]:
-    """How to read one HTTP library's headers as triples (snapshot them with `tuple()`): httpx and
-    httpx2 keep exactly these triples in a private list, which one C call copies (a tenth of a
-    microsecond; the public API would lower every name again on every request). Checked once per
-    library: if its `Headers` ever keeps something else, the triples are made from `raw`."""
-    probe = headers_class({"X-Probe": "1"})
-    if getattr(probe, "_list", None) == [(b"X-Probe", b"x-probe", b"1")]:
-        return operator.attrgetter("_list")
-    return lambda headers: [(k, k.lower(), v) for k, v in headers.raw]
-
-
 def lowered(items: HeaderItems) -> dict[bytes, bytes]:
     """Lower-cased header name -> value."""
     return dict(zip(map(_LOWER, items), map(_VALUE, items), strict=True))  # C-level, no Python loop
@@ -201,8 +189,8 @@ _BODY_SAMPLE = 4096
 
 def body_key(body: bytes) -> int:
     """What tells a retry's body from another request's (correlation.py): the hash of the whole body
-    up to 16 KiB; past that, of its length and 4 KiB from its start, middle and end. Hashing a body
-    whole costs about 0.3 µs per KiB (65 µs for a 200 KB prompt)."""
+    up to 16 KiB; past that, of its length and 4 KiB from its start, middle and end (hashing grows
+    with the body, and runs on the app's thread for large ones)."""
     size = len(body)
     if size <= 4 * _BODY_SAMPLE:
         return hash(body)

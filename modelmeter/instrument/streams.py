@@ -14,6 +14,8 @@ import zlib
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, Protocol
 
+import orjson
+
 MAX_EVENT_BYTES = 4 << 20  # one SSE event larger than this is skipped
 MAX_JSON_BYTES = 8 << 20  # a JSON body larger than this is read from its head and tail only
 JSON_WINDOW = 64 << 10  # head and tail kept of an over-size JSON body
@@ -234,6 +236,46 @@ class JsonCollector:
         return self._head, self._tail
 
 
+def salvage(head: bytes, tail: bytes) -> dict[str, Any]:
+    """What an over-size JSON body still tells from its ends: top-level model, id and usage.
+
+    Large bodies are embeddings and images, whose usage and model come last; we decode the last
+    balanced `"usage": {...}` object and the first string `"model"` / `"id"` values we can find.
+    """
+    found: dict[str, Any] = {}
+    at = tail.rfind(b'"usage"')
+    if at >= 0:
+        start = tail.find(b"{", at)
+        depth = 0
+        for i in range(start, len(tail)):
+            if tail[i] == 123:
+                depth += 1
+            elif tail[i] == 125:
+                depth -= 1
+                if depth == 0:
+                    found["usage"] = orjson.loads(tail[start : i + 1])
+                    break
+    for key in ("model", "id"):
+        for part in (tail, head):
+            value = _string_value(part, key.encode())
+            if value:
+                found[key] = value
+                break
+    return found
+
+
+def _string_value(data: bytes, key: bytes) -> str | None:
+    at = data.rfind(b'"' + key + b'"')
+    if at < 0:
+        return None
+    colon = data.find(b":", at)
+    quote = data.find(b'"', colon)
+    end = data.find(b'"', quote + 1)
+    if colon < 0 or quote < 0 or end < 0 or quote - colon > 3:
+        return None
+    return data[quote + 1 : end].decode("utf-8", "replace")
+
+
 # --- the tee ------------------------------------------------------------------------------------
 
 
@@ -267,6 +309,15 @@ def _make_tees(sync_base: type, async_base: type) -> tuple[type, type]:
         def __init__(self, inner: Any, observer: Observer) -> None:
             self._inner = inner
             self._observer = observer
+
+        @property
+        def elapsed(self) -> Any:
+            """What a client's own stream wrapper beneath us measured (httpx2 reads it there)."""
+            return getattr(self._inner, "elapsed", None)
+
+        @elapsed.setter
+        def elapsed(self, value: Any) -> None:
+            self._inner.elapsed = value
 
         def __iter__(self) -> Iterator[bytes]:
             observer = self._observer
@@ -309,6 +360,14 @@ def _make_tees(sync_base: type, async_base: type) -> tuple[type, type]:
         def __init__(self, inner: Any, observer: Observer) -> None:
             self._inner = inner
             self._observer = observer
+
+        @property
+        def elapsed(self) -> Any:
+            return getattr(self._inner, "elapsed", None)
+
+        @elapsed.setter
+        def elapsed(self, value: Any) -> None:
+            self._inner.elapsed = value
 
         async def __aiter__(self) -> AsyncIterator[bytes]:
             observer = self._observer

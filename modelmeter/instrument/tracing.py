@@ -1,148 +1,88 @@
-"""Where our spans go: the app's TracerProvider when it has one, else a private one of ours.
+"""Where observed calls go: always the spool (when on), and a span only when someone listens.
 
-- An injected provider (`instrument(tracer_provider=...)`) or a global SDK TracerProvider gets our
-  spool processor (`spool.SpoolProcessor`) added; we never replace the app's provider.
-- Otherwise we make a private provider (resource `service.name` from OTEL_SERVICE_NAME or the
-  program name) and do not set it globally, so other libraries' tracing stays as the app left it.
-  When `OTEL_EXPORTER_OTLP_ENDPOINT` / `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` is set, it also gets an
-  OTLP/HTTP exporter (extra `otlp`, imported only then).
-A provider cannot drop a processor, so ours is wrapped in a switch that `uninstrument()` turns off;
-instrumenting again reuses the same processor.
+- The app's provider (`instrument(tracer_provider=...)`, or a global SDK TracerProvider) listens:
+  our GenAI span is made by its tracer, so its sampler, limits and processors decide what becomes
+  of the span. We add nothing to the app's provider; our record never goes through it.
+- With no app provider, `OTEL_EXPORTER_OTLP_ENDPOINT` / `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` make a
+  private provider of ours (not set globally) with an OTLP/HTTP exporter (extra `otlp`, imported
+  only then): that exporter listens.
+- Otherwise no one does, and no span is made (`Tracing.tracer` is None).
+The record's `service` and `environment` come from the listening provider's resource, else from
+the resource the SDK would make for us (`service.name` from OTEL_SERVICE_NAME or the program).
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import weakref
 from typing import Any
 
 from opentelemetry import trace
-from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider, sampling
+from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
-from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
 from modelmeter import semconv
 from modelmeter.instrument.options import Options
-from modelmeter.instrument.spool import SpoolProcessor, SpoolWriter
-from modelmeter.instrument.spool_span import SpoolTracer
+from modelmeter.instrument.spool import Spool, SpoolWriter
 
 log = logging.getLogger("modelmeter")
 
 
-class SwitchableProcessor(SpanProcessor):
-    """Passes spans on to `inner` while on; a span processor that can be taken out of service."""
-
-    def __init__(self, inner: SpanProcessor) -> None:
-        self.inner = inner
-        self.on = True
-
-    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
-        if self.on:
-            self.inner.on_start(span, parent_context)
-
-    def on_end(self, span: ReadableSpan) -> None:
-        if self.on:
-            self.inner.on_end(span)
-
-    def shutdown(self) -> None:
-        self.inner.shutdown()
-
-    def force_flush(self, timeout_millis: int = 30000) -> bool:
-        return self.inner.force_flush(timeout_millis)
-
-
 class Tracing:
-    """The provider in use, our processors on it, and the spool writer (if any)."""
+    """The spool (if on), the tracer our spans come from (None: no span is made), and a provider of
+    our own when we made one."""
 
-    def __init__(self, provider: TracerProvider, owned: bool) -> None:
-        self.provider = provider
-        self.owned = owned
-        self.processors: list[SwitchableProcessor] = []
-        self.writer: SpoolWriter | None = None
-
-    def tracer(self) -> trace.Tracer:
-        """The SDK tracer of the provider; in the spool-only setup a `SpoolTracer` (spool_span.py)."""
+    def __init__(self, options: Options) -> None:
         from modelmeter import __version__
 
-        if self.spool_only:
-            # the spool's processor itself, not its switch: the provider is ours, and `stop()`
-            # shuts it down, after which the processor takes no more spans
-            processors = [p.inner for p in self.processors if isinstance(p.inner, SpoolProcessor)]
-            return SpoolTracer(
-                processors[0] if processors else None,
-                self.provider.resource,
-                self.provider.id_generator,
-                InstrumentationScope(semconv.INSTRUMENTATION_SCOPE, __version__),
-            )
-        return self.provider.get_tracer(semconv.INSTRUMENTATION_SCOPE, __version__)
-
-    @property
-    def spool_only(self) -> bool:
-        """Our own provider, the default sampler, and no processor but the spool's: nothing else
-        can see our spans, so they need not be SDK spans."""
-        return (
-            self.owned
-            and self.provider.sampler is sampling.DEFAULT_ON
-            and all(isinstance(p.inner, SpoolProcessor) for p in self.processors)
+        self.options = options
+        self.owned: TracerProvider | None = None
+        provider = options.tracer_provider
+        if provider is None:
+            global_provider = trace.get_tracer_provider()
+            if isinstance(global_provider, TracerProvider):
+                provider = global_provider
+        resource = provider.resource if provider is not None else _own_resource(options)
+        if provider is None and _otlp_configured():
+            exporter = _otlp_exporter()
+            if exporter is not None:
+                provider = self.owned = TracerProvider(resource=resource)
+                self.owned.add_span_processor(BatchSpanProcessor(exporter))
+        self.tracer: trace.Tracer | None = (
+            provider.get_tracer(semconv.INSTRUMENTATION_SCOPE, __version__) if provider is not None else None
         )
+        self.spool: Spool | None = None
+        if options.spool:
+            service, environment = _resource_fields(resource)
+            writer = SpoolWriter(options.spool_dir, options.rotate_bytes, options.rotate_seconds)
+            self.spool = Spool(writer, service, environment)
 
     def flush(self, timeout_s: float) -> bool:
-        ok = all(p.force_flush(int(timeout_s * 1000)) for p in self.processors)
-        if self.writer is not None:
-            self.writer.close()
+        ok = self.spool.flush(timeout_s) if self.spool is not None else True
+        if self.owned is not None:
+            ok = self.owned.force_flush(int(timeout_s * 1000)) and ok
         return ok
 
     def stop(self) -> None:
-        """Take our processors out of service (flushing first); an owned provider is shut down."""
-        self.flush(5.0)
-        for processor in self.processors:
-            processor.on = False
-        if self.owned:  # a provider that is shut down cannot be used again: forget it
-            _attached.pop(self.provider, None)
-            self.provider.shutdown()
+        """Write everything out and stop; a provider of our own is shut down."""
+        if self.spool is not None:
+            self.spool.shutdown()
+        if self.owned is not None:
+            self.owned.shutdown()
 
 
-# providers we have attached processors to, so instrumenting again does not attach twice
-_attached: weakref.WeakKeyDictionary[Any, tuple[Options, Tracing]] = weakref.WeakKeyDictionary()
+def _own_resource(options: Options) -> Resource:
+    return Resource.create({semconv.SERVICE_NAME: options.service_name})
 
 
-def set_up(options: Options) -> Tracing:
-    provider = options.tracer_provider
-    owned = False
-    if provider is None:
-        global_provider = trace.get_tracer_provider()
-        if isinstance(global_provider, TracerProvider):
-            provider = global_provider
-        else:
-            provider = TracerProvider(resource=Resource.create({semconv.SERVICE_NAME: options.service_name}))
-            owned = True
-    previous = _attached.get(provider)
-    if previous is not None and previous[0] == options:
-        tracing = previous[1]
-        for processor in tracing.processors:
-            processor.on = True
-        return tracing
-    if previous is not None:
-        previous[1].stop()
-    tracing = Tracing(provider, owned)
-    if options.spool:
-        tracing.writer = SpoolWriter(options.spool_dir, options.rotate_bytes, options.rotate_seconds)
-        _add(tracing, SpoolProcessor(tracing.writer))
-    if owned and _otlp_configured():
-        exporter = _otlp_exporter()
-        if exporter is not None:
-            _add(tracing, BatchSpanProcessor(exporter))
-    _attached[provider] = (options, tracing)
-    return tracing
-
-
-def _add(tracing: Tracing, processor: SpanProcessor) -> None:
-    switch = SwitchableProcessor(processor)
-    tracing.provider.add_span_processor(switch)
-    tracing.processors.append(switch)
+def _resource_fields(resource: Any) -> tuple[Any, Any]:
+    """(service, environment) of a resource."""
+    attributes = dict(resource.attributes) if resource is not None else {}
+    return (
+        attributes.get(semconv.SERVICE_NAME),
+        attributes.get(semconv.DEPLOYMENT_ENVIRONMENT_NAME) or attributes.get(semconv.DEPLOYMENT_ENVIRONMENT),
+    )
 
 
 def _otlp_configured() -> bool:

@@ -6,7 +6,7 @@
         mock.calls[-1]  # the truth: model, usage, faults, timing
 
 Each vendor listens on its own loopback port. Knobs (delays, faults) are set per server with
-`configure`, per request with `x-mock-<knob>` headers, or with a model suffix `model@fault=429`.
+`configure` or per request with `x-mock-<knob>` headers; a model name is only ever a model name.
 
 How to read a `ServedCall` (one per HTTP request, retries and faults included):
 - `usage` is normalised inclusive (input counts cache reads and writes, output counts reasoning)
@@ -21,7 +21,9 @@ How to read a `ServedCall` (one per HTTP request, retries and faults included):
   `fail_models` when every model of a gateway's fallback chain failed.
 - `response_model` is None where the wire names no model (Cohere, images).
 - A gateway's `request_model` is the first model asked for; `response_model` and `provider`
-  describe the model that served, `served_by` the upstream the gateway says served it.
+  describe the model that served, `served_by` the upstream the gateway says served it, `byok`
+  whether it served with the caller's own provider key; `reported_cost_usd` is what a client
+  should report (under BYOK the market cost, not the gateway's "0").
 """
 
 from modelmeter.mock.calls import MockUsage, ServedCall

@@ -32,7 +32,7 @@ class Routing:
 
 @dataclass(frozen=True)
 class Ask:
-    """One request as a family sees it: body parsed, model stripped of its knob suffix, knobs resolved."""
+    """One request as a family sees it: body parsed, model read, knobs resolved."""
 
     vendor: str
     request: HttpRequest
@@ -83,6 +83,7 @@ class Answer:
     wire_usage: dict[str, Any] | None = None
     reported_cost_usd: Decimal | None = None
     served_by: str | None = None
+    byok: bool = False  # a gateway served it with the caller's own provider credentials
     content_type: str = "application/json"
     headers: list[tuple[str, str]] = field(default_factory=list)
 

@@ -45,6 +45,7 @@ class ServedCall:
     started_at: float
     finished_at: float
     content: str | None
+    byok: bool = False
 
 
 class CallLog:

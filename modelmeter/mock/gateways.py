@@ -2,7 +2,9 @@
 
 A gateway tries the requested model, then each fallback in order; models named in the `fail_models`
 knob fail upstream. The served model answers; the metadata tells which upstream served it, which
-attempts failed, and what the call cost.
+attempts failed, and what the call cost. A Vercel request that brings its own provider credentials
+(`providerOptions.gateway.byok`) is served with them: the gateway debits `cost` "0", `marketCost`
+keeps the list price, the attempt's `credentialType` is `byok` and `usage.is_byok` is true.
 """
 
 from __future__ import annotations
@@ -58,7 +60,18 @@ def route(gateway: str, chain: list[str], failing: set[str]) -> Routing | None:
 
 
 def reported_cost(ask: Ask, usage: MockUsage) -> Decimal:
+    """What a client should report the call cost: the gateway's debit, or under BYOK the market
+    cost the provider bills (never 0)."""
     return list_cost(ask.model, usage)
+
+
+def is_byok(ask: Ask) -> bool:
+    """The request brought its own provider credentials (Vercel's request-scoped BYOK)."""
+    if ask.routing is None or ask.routing.gateway != "vercel":
+        return False
+    options = ask.body.get("providerOptions") or ask.body.get("provider_options") or {}
+    gateway = options.get("gateway") if isinstance(options, dict) else None
+    return isinstance(gateway, dict) and bool(gateway.get("byok"))
 
 
 def vercel_gateway_metadata(ask: Ask, usage: MockUsage | None) -> dict[str, Any]:
@@ -69,13 +82,14 @@ def vercel_gateway_metadata(ask: Ask, usage: MockUsage | None) -> dict[str, Any]
     now_ms = time.time() * 1000
     attempts: list[dict[str, Any]] = []
     model_attempts: list[dict[str, Any]] = []
+    credential = "byok" if is_byok(ask) else "system"
     for model in (*routing.failed_models, routing.served_model):
         success = model == routing.served_model
         attempt: dict[str, Any] = {
             "provider": upstream_of("vercel", model),
             "internalModelId": model,
             "providerApiModelId": model.split("/", 1)[-1],
-            "credentialType": "system",
+            "credentialType": credential,
             "success": success,
             "startTime": now_ms,
             "endTime": now_ms,
@@ -108,16 +122,17 @@ def vercel_gateway_metadata(ask: Ask, usage: MockUsage | None) -> dict[str, Any]
         "generationId": generation_id,
     }
     if usage is not None:
-        cost = format(reported_cost(ask, usage), "f")
-        metadata["cost"] = cost
+        cost = format(list_cost(ask.model, usage), "f")
+        metadata["cost"] = "0" if credential == "byok" else cost
         metadata["marketCost"] = cost
     return metadata
 
 
 def cost_fields(ask: Ask, usage: MockUsage) -> dict[str, Any]:
     """Cost fields a gateway adds to the OpenAI-style `usage` object."""
-    cost = reported_cost(ask, usage)
-    fields: dict[str, Any] = {"cost": float(cost), "is_byok": False}
+    byok = is_byok(ask)
+    cost = Decimal(0) if byok else list_cost(ask.model, usage)
+    fields: dict[str, Any] = {"cost": float(cost), "is_byok": byok}
     if ask.routing is not None and ask.routing.gateway == "openrouter":
         fields["cost_details"] = {
             "upstream_inference_cost": None,

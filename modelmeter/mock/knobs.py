@@ -1,8 +1,8 @@
-"""Knobs: how a mock answer is slowed down or broken, and the three ways to set them.
+"""Knobs: how a mock answer is slowed down or broken, and the two ways to set them.
 
-A knob can be set per server (`MockProviders.configure`), per request with an `x-mock-<knob>` header,
-or per request with a model-name suffix `model@knob=value,knob=value`. Later sources win:
-server defaults < headers < model suffix.
+A knob can be set per server (`MockProviders.configure`) or per request with an `x-mock-<knob>`
+header; the header wins. Knobs never ride in the model name: a model name reaches the mock's answer
+and every report as the model it names.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ STREAM_FAULTS = frozenset({"error_after_200", "cut", "malformed", "reset"})
 FAULTS = HTTP_FAULTS | STREAM_FAULTS
 
 HEADER_PREFIX = "x-mock-"
-SUFFIX_MARK = "@"
 
 # name -> (help text, example value); the CLI help and the docs are generated from this table
 KNOB_HELP: dict[str, tuple[str, str]] = {
@@ -42,8 +41,8 @@ KNOB_HELP: dict[str, tuple[str, str]] = {
     "gzip": ("gzip the response body (streams too, flushed per event)", "true"),
     "fail_models": (
         "gateways only: model ids that fail upstream, so the fallback list serves the next one "
-        "(header: comma-separated; model suffix: separated by |)",
-        "openai/gpt-4o|anthropic/claude-sonnet-4.5",
+        "(comma-separated)",
+        "openai/gpt-4o,anthropic/claude-sonnet-4.5",
     ),
 }
 
@@ -82,8 +81,8 @@ class Knobs:
         return dataclasses.replace(base, **changes)
 
     @classmethod
-    def parse(cls, values: Mapping[str, str], *, list_separator: str = ",") -> Knobs:
-        """Knobs from text values (header or model-suffix form); raises ValueError on an unknown knob."""
+    def parse(cls, values: Mapping[str, str]) -> Knobs:
+        """Knobs from text values (header form); raises ValueError on an unknown knob."""
         fields = {f.name for f in dataclasses.fields(cls)}
         parsed: dict[str, object] = {}
         for raw_name, raw_value in values.items():
@@ -98,7 +97,7 @@ class Knobs:
             elif name == "gzip":
                 parsed[name] = value.lower() in ("1", "true", "yes", "on")
             elif name == "fail_models":
-                parsed[name] = tuple(m.strip() for m in value.split(list_separator) if m.strip())
+                parsed[name] = tuple(m.strip() for m in value.split(",") if m.strip())
             else:
                 parsed[name] = value
         return cls(**parsed)  # type: ignore[arg-type]
@@ -109,17 +108,3 @@ def knobs_from_headers(headers: Mapping[str, str]) -> Knobs:
     return Knobs.parse(
         {k[len(HEADER_PREFIX) :]: v for k, v in headers.items() if k.startswith(HEADER_PREFIX)}
     )
-
-
-def split_model(model: str) -> tuple[str, Knobs]:
-    """`gpt-4o@fault=429,chunks=3` -> ("gpt-4o", Knobs(fault="429", chunks=3))."""
-    name, mark, suffix = model.partition(SUFFIX_MARK)
-    if not mark:
-        return model, Knobs()
-    pairs: dict[str, str] = {}
-    for item in suffix.split(","):
-        key, eq, value = item.partition("=")
-        if not eq:
-            raise ValueError(f"model suffix item {item!r} is not knob=value")
-        pairs[key] = value
-    return name, Knobs.parse(pairs, list_separator="|")

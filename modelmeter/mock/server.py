@@ -25,7 +25,7 @@ from modelmeter.mock.answer import Answer, Ask, Frame, dumps
 from modelmeter.mock.calls import CallLog, MockUsage, ServedCall
 from modelmeter.mock.errors import error_body
 from modelmeter.mock.http11 import HttpRequest, HttpResponse, HttpServer
-from modelmeter.mock.knobs import HTTP_FAULTS, Knobs, knobs_from_headers, split_model
+from modelmeter.mock.knobs import HTTP_FAULTS, Knobs, knobs_from_headers
 from modelmeter.mock.text import model_vendor
 from modelmeter.mock.vendors import VENDORS, Route, Vendor
 
@@ -246,16 +246,13 @@ class MockProviders:
             body = orjson.loads(request.body) if request.body else {}
             if not isinstance(body, dict):
                 raise ValueError("request body must be a JSON object")
-            raw_model = route.family.model_of(request, body)
-            model, suffix_knobs = split_model(raw_model) if raw_model else ("", Knobs())
-            knobs = suffix_knobs.over(knobs_from_headers(request.headers).over(self._base_knobs(vendor.name)))
+            model = route.family.model_of(request, body) or ""
+            knobs = knobs_from_headers(request.headers).over(self._base_knobs(vendor.name))
         except ValueError as error:
             await self._send_error(response, vendor, route.errors, 400, headers, outcome, str(error))
             return
         outcome.request_model = model or None
         outcome.streaming = route.family.streaming_of(request, body)
-        if model and "model" in body:
-            body = body | {"model": model}
 
         routing = None
         if route.gateway is not None:
@@ -467,6 +464,7 @@ class MockProviders:
                 started_at=outcome.started,
                 finished_at=time.time(),
                 content=outcome.content,
+                byok=answer.byok if answer else False,
             )
         )
 

@@ -230,6 +230,7 @@ VENDORS: dict[str, Vendor] = {
             "/v1",
             (
                 _route(r"^/v1/chat/completions$", CHAT, "vercel", "vercel"),
+                _route(r"^/v1/responses$", RESPONSES, "vercel", "vercel"),
                 _route(r"^/v1/embeddings$", EMBEDDINGS, "vercel", "vercel"),
                 _route(r"^/v1/messages$", MESSAGES, "anthropic", "vercel"),
             ),

@@ -11,8 +11,11 @@ bootstrap whose replicates are drawn without materialising resamples:
 - means (cost per call) and rates (errors) use their exact moments from DuckDB: normal draws with
   the standard error, binomial draws for rates (the bootstrap's large-n law).
 Comparing within a workflow and model keeps the mix of work equal on both sides; a pooled
-comparison would mostly measure a different mix. The weekly page computes the same per-arm statistics
-from its rollup and draws the latency replicates from histograms of every call (`summarise` serves both).
+comparison would mostly measure a different mix. Even so the arms of a group may not be like for
+like: each verdict says when they ran at different times, carried a different traffic mix (streamed
+share, input size) or when an incident hit one arm only. Calls inside an outage window of their
+provider are left out by default (`keep_incidents` keeps them); the notes say which. The weekly page
+runs this report as it is, so both give the same estimates and intervals (one code path, one seed).
 """
 
 from __future__ import annotations
@@ -25,12 +28,24 @@ import duckdb
 import numpy as np
 import polars as pl
 
+from modelmeter.reports import failover
 from modelmeter.reports import measures as m
 from modelmeter.reports.model import Chart, Headline, Report, Table
 from modelmeter.reports.params import ReportParams, Scope, scope_of
 from modelmeter.reports.source import fetch, resolve_window
 
 MIN_CALLS_PER_ARM = 100  # below this a verdict would mostly be noise
+# B is worse than A (recommend revert) when, at 95% confidence, errors rise by more than a point,
+# cost per call by more than 5%, or the median by more than 100 ms and 10% of A's median
+ERROR_TOLERANCE = 0.01
+COST_TOLERANCE = 0.05
+LATENCY_TOLERANCE_MS = 100
+LATENCY_TOLERANCE_SHARE = 0.10
+# the arms are not like for like when their periods overlap by less than half the longer one, or
+# their streamed shares differ by over 10 points, or mean input tokens by over a quarter
+PERIOD_OVERLAP = 0.5
+MIX_SHARE = 0.10
+MIX_TOKENS = 1.25
 MAX_GROUPS = 50
 Z_95 = 1.96
 Z_POWER_80 = 0.84
@@ -52,8 +67,14 @@ class Arms:
 def build(con: duckdb.DuckDBPyConnection, params: ReportParams) -> Report:
     params = resolve_window(con, params)
     arms = arms_of(con, params)
-    scope = scope_of(params).and_(f"{arms.column}::VARCHAR IN ($arm_a, $arm_b)", arm_a=arms.a, arm_b=arms.b)
-    stats = _exact_stats(con, scope, arms)
+    base = scope_of(params).and_(f"{arms.column}::VARCHAR IN ($arm_a, $arm_b)", arm_a=arms.a, arm_b=arms.b)
+    incident, incident_args = _in_outage(failover.outage_windows(con, params))
+    scope = base if params.keep_incidents else base.and_(f"NOT ({incident})", **incident_args)
+    stats = _exact_stats(con, scope, arms).join(
+        _incident_calls(con, base.and_(incident, **incident_args), arms),
+        on=["workflow", "model"],
+        how="left",
+    )
     paired = paired_groups(stats)
     samples = (
         _samples(con, scope, arms, paired, params.sample_cap).partition_by(
@@ -71,8 +92,70 @@ def build(con: duckdb.DuckDBPyConnection, params: ReportParams) -> Report:
     basis = (
         f"latency ones from samples of up to about {params.sample_cap:,} successful calls per group and arm"
     )
-    return summarise(stats, replicates, arms, params, basis)
+    report = summarise(stats, replicates, arms, params, basis)
+    excluded = int(stats["incident_calls_a"].sum() or 0) + int(stats["incident_calls_b"].sum() or 0)
+    report.notes.append(
+        f"Incident hours kept: {excluded:,} calls inside outage windows are compared."
+        if params.keep_incidents
+        else f"Incident hours left out: {excluded:,} calls inside an outage window of their provider "
+        "are not compared (--keep-incidents keeps them)."
+    )
+    return report
 
+
+def _in_outage(windows: pl.DataFrame) -> tuple[str, dict[str, object]]:
+    """SQL true for a call inside an outage window of its own provider, with its bound arguments."""
+    clauses, args = [], {}
+    for i, row in enumerate(windows.iter_rows(named=True)):
+        clauses.append(
+            f"(provider = $outage_provider_{i} AND start_time >= $outage_start_{i} "
+            f"AND start_time < $outage_end_{i})"
+        )
+        args.update(
+            {
+                f"outage_provider_{i}": row["provider"],
+                f"outage_start_{i}": row["start"],
+                f"outage_end_{i}": row["end"],
+            }
+        )
+    return (f"coalesce({' OR '.join(clauses)}, false)" if clauses else "false"), args
+
+
+def _incident_calls(con: duckdb.DuckDBPyConnection, scope: Scope, arms: Arms) -> pl.DataFrame:
+    """Calls per group and arm that fell inside an outage window of their provider."""
+    counts = fetch(
+        con,
+        f"SELECT {_GROUP}, {arms.sql()} AS arm, count(*) AS incident_calls FROM calls "
+        f"WHERE {scope.where} GROUP BY ALL",
+        scope.args,
+    )
+    wide = counts.pivot(on="arm", index=["workflow", "model"], values="incident_calls")
+    for arm in ("a", "b"):
+        if arm not in wide.columns:
+            wide = wide.with_columns(pl.lit(None, pl.Int64).alias(arm))
+    return wide.select(
+        pl.col("workflow").cast(pl.String),
+        pl.col("model").cast(pl.String),
+        pl.col("a").fill_null(0).cast(pl.Int64).alias("incident_calls_a"),
+        pl.col("b").fill_null(0).cast(pl.Int64).alias("incident_calls_b"),
+    )
+
+
+_LEADING = (
+    "group",
+    "recommendation",
+    "p50_diff_ms",
+    "p50_diff_lo",
+    "p50_diff_hi",
+    "cost_change",
+    "error_rate_a",
+    "error_rate_b",
+    "calls_a",
+    "calls_b",
+    "why",
+    "not_like_for_like",
+    "verdict",
+)
 
 # Bootstrap replicates of the q-quantile of a latency column for one (workflow, model) group and arm
 QuantileReplicates = Callable[[dict, str, str, float, np.random.Generator], np.ndarray]
@@ -89,13 +172,12 @@ def summarise(
     arms: Arms,
     params: ReportParams,
     latency_basis: str,
-    approximate: str = "",
 ) -> Report:
     """Differences, intervals and verdicts per paired group, from the per-arm statistics.
 
     `stats` is wide (one row per workflow and model, largest first; `<stat>_a` and `<stat>_b` columns
     as `_exact_stats` returns them); `replicates` draws the latency bootstrap; `latency_basis` says
-    what those draws rest on, and `approximate` qualifies the latency figures that are not exact.
+    what those draws rest on.
     """
     paired = paired_groups(stats)
     rng = np.random.default_rng(params.seed)
@@ -104,6 +186,8 @@ def summarise(
         for group in paired.iter_rows(named=True)
     ]
     comparison = pl.DataFrame(rows) if rows else pl.DataFrame()
+    if rows:  # what a reader needs first leads (a narrow terminal shows the first columns)
+        comparison = comparison.select(*_LEADING, pl.exclude(*_LEADING))
     calls_a = int(stats["calls_a"].sum() or 0)
     calls_b = int(stats["calls_b"].sum() or 0)
     report = Report(
@@ -114,13 +198,14 @@ def summarise(
         based_on=calls_a + calls_b,
     )
     conclusive = sum(1 for row in rows if row["conclusive"])
+    incidents = "" if params.keep_incidents else ", outside the outage windows of their provider"
     report.headlines += [
         Headline(
             "calls_a",
             f"Calls, {arms.a}",
             calls_a,
             "calls",
-            f"Calls in scope with {arms.column} = {arms.a}.",
+            f"Calls in scope with {arms.column} = {arms.a}{incidents}.",
             calls_a,
         ),
         Headline(
@@ -128,7 +213,7 @@ def summarise(
             f"Calls, {arms.b}",
             calls_b,
             "calls",
-            f"Calls in scope with {arms.column} = {arms.b}.",
+            f"Calls in scope with {arms.column} = {arms.b}{incidents}.",
             calls_b,
         ),
         Headline(
@@ -155,40 +240,53 @@ def summarise(
         report.headlines += [
             Headline(
                 "p50_diff_ms",
-                f"p50 duration, B - A ({label})",
+                f"p50 duration, {arms.b} - {arms.a}",
                 top["p50_diff_ms"],
                 "ms",
                 f"Median duration_ms of successful {arms.b} calls minus that of {arms.a} calls, "
-                f"largest group. "
+                f"largest group ({label}). "
                 f"95% CI [{_num(top['p50_diff_lo'])}, {_num(top['p50_diff_hi'])}] ms (bootstrap).",
                 base,
             ),
             Headline(
                 "cost_per_call_change",
-                f"Cost per call, B / A - 1 ({label})",
+                f"Cost per call, {arms.b} vs {arms.a}",
                 top["cost_change"],
                 "ratio",
-                "Mean cost_usd of priced calls on B over that on A, minus 1, largest group. "
-                f"95% CI [{_pct(top['cost_change_lo'])}, {_pct(top['cost_change_hi'])}] (bootstrap).",
+                f"Mean cost_usd of priced calls on B over that on A, minus 1, largest group ({label}). "
+                f"95% CI [{_change(top['cost_change_lo'])}, {_change(top['cost_change_hi'])}] (bootstrap).",
                 base,
             ),
             Headline(
                 "error_rate_a",
-                f"Error rate, {arms.a} ({label})",
+                f"Error rate on {arms.a}",
                 top["error_rate_a"],
                 "ratio",
-                "Calls with status error / calls on A, largest group.",
+                f"Calls with status error / calls on A, largest group ({label}).",
                 top["calls_a"],
             ),
             Headline(
                 "error_rate_b",
-                f"Error rate, {arms.b} ({label})",
+                f"Error rate on {arms.b}",
                 top["error_rate_b"],
                 "ratio",
-                "Calls with status error / calls on B, largest group.",
+                f"Calls with status error / calls on B, largest group ({label}).",
                 top["calls_b"],
             ),
         ]
+        report.headlines.append(
+            Headline(
+                "recommendation",
+                f"Recommendation for {top['workflow']}",
+                f"{top['recommendation']}: {top['why']}",
+                "text",
+                f"{label}: keep {arms.b}, revert to {arms.a}, or wait for more calls. B is worse "
+                f"when errors rise by over {ERROR_TOLERANCE:.0%} points, cost per call by over "
+                f"{COST_TOLERANCE:.0%}, or p50 by over {LATENCY_TOLERANCE_MS} ms and "
+                f"{LATENCY_TOLERANCE_SHARE:.0%} of A's, all at 95% confidence.",
+                base,
+            )
+        )
         report.summary = " ".join(f"{row['workflow']} · {row['model']}: {row['verdict']}" for row in rows[:3])
         report.tables.append(
             Table(
@@ -198,27 +296,41 @@ def summarise(
                 "Differences are B - A; [lo, hi] are bootstrap 95% confidence intervals.",
             )
         )
-        report.charts.append(
-            Chart(
-                "p50_diff",
-                f"p50 duration difference, {arms.b} - {arms.a} (ms)",
-                "comparison",
-                "bar",
-                "group",
-                "p50_diff_ms",
-                x_type="nominal",
-                y_title="ms",
-            )
-        )
+        report.charts.append(_difference_chart(rows, arms))
     else:
         report.summary = f"No workflow and model has calls on both {arms.a} and {arms.b} in this window."
     report.tables.append(Table("arms", "Statistics per group and arm", stats))
     report.notes.append(
         f"Based on {report.based_on:,} calls ({calls_a:,} on {arms.a}, {calls_b:,} on {arms.b}). "
         f"Intervals: {params.resamples} bootstrap replicates (seed {params.seed}); {latency_basis}. "
-        f"A verdict needs {MIN_CALLS_PER_ARM} calls per arm. {approximate}".strip()
+        f"A verdict needs {MIN_CALLS_PER_ARM} calls per arm."
     )
     return report
+
+
+def _difference_chart(rows: list[dict], arms: Arms) -> Chart:
+    """p50 differences with their intervals, one line per group; the title states the largest group's."""
+    top = rows[0]
+    diff = top["p50_diff_ms"]
+    if diff is None:
+        title = f"p50 duration, {arms.b} - {arms.a}, per workflow and model"
+    else:
+        clear = _clear(top["p50_diff_lo"], top["p50_diff_hi"])
+        title = (
+            f"{arms.b} {'adds' if diff > 0 else 'saves'} {abs(diff):,.0f} ms at the median "
+            f"for {top['group']}" + ("" if clear else " (not clearly different from zero)")
+        )
+    return Chart(
+        "p50_diff",
+        title,
+        "comparison",
+        "intervals",
+        "group",
+        "p50_diff_ms",
+        y_title=f"p50 duration, {arms.b} - {arms.a} (ms), 95% interval",
+        low="p50_diff_lo",
+        high="p50_diff_hi",
+    )
 
 
 def arms_of(con: duckdb.DuckDBPyConnection, params: ReportParams) -> Arms:
@@ -265,7 +377,11 @@ def _exact_stats(con: duckdb.DuckDBPyConnection, scope: Scope, arms: Arms) -> pl
           avg(cost_usd::DOUBLE) AS cost_per_call_usd,
           stddev_samp(cost_usd::DOUBLE) AS cost_sd,
           count(cost_usd) AS priced_calls,
-          count(*) FILTER (WHERE {m.OK}) AS ok_calls
+          count(*) FILTER (WHERE {m.OK}) AS ok_calls,
+          min(start_time) AS first_call,
+          max(start_time) AS last_call,
+          avg(coalesce(streaming, false)::INTEGER) AS streamed_share,
+          avg(input_tokens) AS mean_input_tokens
         FROM calls WHERE {scope.where}
         GROUP BY ALL
         """,
@@ -408,12 +524,80 @@ def _compare_group(
     ]
     row["error_diff_lo"], row["error_diff_hi"] = _interval(error_reps[1] - error_reps[0])
     row["conclusive"] = min(calls_a, calls_b) >= MIN_CALLS_PER_ARM
+    row["not_like_for_like"] = "; ".join(_caveats(group, arms)) or None
+    row["recommendation"], row["why"] = _recommend(row)
     row["verdict"] = _verdict(row, arms)
     return row
 
 
+def _caveats(group: dict, arms: Arms) -> list[str]:
+    """Why the two arms of a group do not measure the same thing: periods, traffic mix, incidents."""
+    caveats = []
+    first_a, last_a, first_b, last_b = (
+        group["first_call_a"],
+        group["last_call_a"],
+        group["first_call_b"],
+        group["last_call_b"],
+    )
+    if None not in (first_a, last_a, first_b, last_b):
+        overlap = (min(last_a, last_b) - max(first_a, first_b)).total_seconds()
+        span = max((last_a - first_a).total_seconds(), (last_b - first_b).total_seconds(), 1.0)
+        if overlap < PERIOD_OVERLAP * span:
+            caveats.append(
+                f"different periods ({arms.a} {first_a:%a %d %b} to {last_a:%a %d %b}, "
+                f"{arms.b} {first_b:%a %d %b} to {last_b:%a %d %b})"
+            )
+    streamed_a, streamed_b = group["streamed_share_a"], group["streamed_share_b"]
+    if streamed_a is not None and streamed_b is not None and abs(streamed_a - streamed_b) > MIX_SHARE:
+        caveats.append(f"a different traffic mix (streamed {streamed_a:.0%} vs {streamed_b:.0%})")
+    tokens_a, tokens_b = group["mean_input_tokens_a"], group["mean_input_tokens_b"]
+    if tokens_a and tokens_b and not 1 / MIX_TOKENS <= tokens_b / tokens_a <= MIX_TOKENS:
+        caveats.append(f"a different traffic mix (mean input {tokens_a:,.0f} vs {tokens_b:,.0f} tokens)")
+    incidents = {arm: int(group.get(f"incident_calls_{arm}") or 0) for arm in ("a", "b")}
+    for arm, other in (("a", "b"), ("b", "a")):
+        if incidents[arm] and not incidents[other]:
+            name = arms.a if arm == "a" else arms.b
+            caveats.append(f"an incident on {name} only ({incidents[arm]:,} calls in outage windows)")
+    return caveats
+
+
+def _clear(low: float | None, high: float | None) -> bool:
+    return low is not None and high is not None and (low > 0 or high < 0)
+
+
+def _recommend(row: dict) -> tuple[str, str]:
+    """keep, revert or wait, and why in a few words (B is the arm moved to; A the one left)."""
+    if not row["conclusive"]:
+        return "wait", f"fewer than {MIN_CALLS_PER_ARM} calls on one side"
+    worse = []
+    if row["error_diff_lo"] is not None and row["error_diff_lo"] > ERROR_TOLERANCE:
+        worse.append(f"errors {_pct(row['error_rate_a'])} to {_pct(row['error_rate_b'])}")
+    if row["cost_change_lo"] is not None and row["cost_change_lo"] > COST_TOLERANCE:
+        worse.append(f"cost per call {row['cost_change']:+.1%}")
+    tolerance = max(LATENCY_TOLERANCE_MS, LATENCY_TOLERANCE_SHARE * (row["p50_a_ms"] or 0.0))
+    if row["p50_diff_lo"] is not None and row["p50_diff_lo"] > tolerance:
+        worse.append(f"p50 {row['p50_diff_ms']:+,.0f} ms")
+    if worse:
+        return "revert", "worse on " + ", ".join(worse)
+    better = []
+    if row["error_diff_hi"] is not None and row["error_diff_hi"] < 0:
+        better.append(f"errors {_pct(row['error_rate_a'])} to {_pct(row['error_rate_b'])}")
+    if row["cost_change_hi"] is not None and row["cost_change_hi"] < 0:
+        better.append(f"cost per call {row['cost_change']:+.1%}")
+    if row["p50_diff_hi"] is not None and row["p50_diff_hi"] < 0:
+        better.append(f"p50 {row['p50_diff_ms']:+,.0f} ms")
+    if better:
+        return "keep", "better on " + ", ".join(better) + ", and no clear harm"
+    return "keep", "no clear harm within the tolerances"
+
+
 def _verdict(row: dict, arms: Arms) -> str:
     """The comparison in plain words, or why it cannot be concluded yet and how many calls would do."""
+    caveat = f"Not like for like: {row['not_like_for_like']}. " if row["not_like_for_like"] else ""
+    return caveat + _findings_in_words(row, arms)
+
+
+def _findings_in_words(row: dict, arms: Arms) -> str:
     if not row["conclusive"]:
         short = [
             f"{arm} needs {MIN_CALLS_PER_ARM - n} more"
@@ -432,7 +616,7 @@ def _verdict(row: dict, arms: Arms) -> str:
         )
     if row["cost_change"] is not None:
         parts.append(
-            f"cost {row['cost_change']:+.1%} {_ci(row['cost_change_lo'], row['cost_change_hi'], _pct)}"
+            f"cost {row['cost_change']:+.1%} {_ci(row['cost_change_lo'], row['cost_change_hi'], _change)}"
         )
     parts.append(f"errors {_pct(row['error_rate_a'])} on {arms.a} vs {_pct(row['error_rate_b'])} on {arms.b}")
     text = "; ".join(parts)
@@ -481,6 +665,10 @@ def _num(value: float | None) -> str:
 
 def _pct(value: float | None) -> str:
     return "?" if value is None else f"{value:.1%}"
+
+
+def _change(value: float | None) -> str:
+    return "?" if value is None else f"{value:+.1%}"
 
 
 def _ci(low: float | None, high: float | None, fmt: Callable[[float | None], str]) -> str:

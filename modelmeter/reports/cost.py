@@ -105,20 +105,14 @@ def build(con: duckdb.DuckDBPyConnection, params: ReportParams) -> Report:
         """,
         scope.args,
     ).with_columns(as_day())
-    report = Report(
-        kind="cost",
-        title="Cost: spend by day, week, provider, model, workflow, team and tier",
-        period=(params.since, params.until),
-        filters=dict(params.filters),
-        based_on=int(daily["calls"].sum()),
-        headlines=headlines(daily),
-    )
-    report.tables += [
-        Table(
-            "spend_by_day",
-            "Spend by day and provider",
-            spend_by(daily, ["day", "provider"]).sort("day", "provider"),
-        ),
+    this_week: pl.DataFrame | None = None
+    prior_week: pl.DataFrame | None = None
+    if params.until is not None:
+        this_week = week_spend(con, params.with_window(params.until - WEEK, params.until))
+        prior_week = week_spend(con, params.with_window(params.until - 2 * WEEK, params.until - WEEK))
+    report = summarise(daily, params, this_week, prior_week)
+    report.title = "Cost: spend by day, week, provider, model, workflow, team and tier"
+    report.tables[3:3] = [
         Table(
             "spend_by_day_and_dimension",
             "Spend by day and dimension",
@@ -129,9 +123,10 @@ def build(con: duckdb.DuckDBPyConnection, params: ReportParams) -> Report:
             Table(
                 f"spend_by_{name}",
                 f"Spend by {name}",
-                spend_by(daily, [name]).sort("spend_usd", descending=True),
+                spend_by(daily, [name]).sort("spend_usd", descending=True, nulls_last=True),
             )
             for name in DIMENSIONS
+            if name not in ("provider", "workflow")
         ],
         Table("tokens_by_kind", "Tokens by kind", _tokens_by_kind(daily)),
         Table(
@@ -141,10 +136,43 @@ def build(con: duckdb.DuckDBPyConnection, params: ReportParams) -> Report:
             "Calls where a gateway or provider reported what it billed, beside our genai-prices estimate.",
         ),
     ]
-    report.charts.append(SPEND_BY_DAY_CHART)
-    if params.until is not None:
-        this_week = week_spend(con, params.with_window(params.until - WEEK, params.until))
-        prior_week = week_spend(con, params.with_window(params.until - 2 * WEEK, params.until - WEEK))
+    return report
+
+
+def summarise(
+    daily: pl.DataFrame,
+    params: ReportParams,
+    this_week: pl.DataFrame | None,
+    prior_week: pl.DataFrame | None,
+) -> Report:
+    """The cost summary: headlines, spend by day, provider and workflow, its chart, and week over week.
+
+    `daily` groups the calls in scope by (at least) day, provider and workflow with the columns of the
+    daily query (a measure whose inputs it lacks is left out); `this_week` and `prior_week` are the
+    spend per workflow and model of the window's last 7 days and the 7 before (see `week_spend`), or
+    None without an end to the window. The weekly page and this report share it.
+    """
+    by_day = spend_by(daily, ["day", "provider"]).sort("day", "provider")
+    by_provider = spend_by(daily, ["provider"]).sort("spend_usd", descending=True, nulls_last=True)
+    report = Report(
+        kind="cost",
+        title="Cost",
+        period=(params.since, params.until),
+        filters=dict(params.filters),
+        based_on=int(daily["calls"].sum()),
+        headlines=headlines(daily),
+    )
+    report.tables += [
+        Table("spend_by_day", "Spend by day and provider", by_day),
+        Table("spend_by_provider", "Spend by provider", by_provider),
+        Table(
+            "spend_by_workflow",
+            "Spend by workflow",
+            spend_by(daily, ["workflow"]).sort("spend_usd", descending=True, nulls_last=True),
+        ),
+    ]
+    report.charts.append(_spend_chart(by_day, by_provider))
+    if this_week is not None and prior_week is not None:
         movers, week_heads = week_over_week(this_week, prior_week)
         report.headlines += week_heads
         report.tables.append(Table("top_movers", "Top movers, last 7 days vs the 7 before", movers))
@@ -152,16 +180,19 @@ def build(con: duckdb.DuckDBPyConnection, params: ReportParams) -> Report:
     return report
 
 
-SPEND_BY_DAY_CHART = Chart(
-    "spend_by_day",
-    "Estimated spend per day by provider",
-    "spend_by_day",
-    "bar",
-    "day",
-    "spend_usd",
-    "provider",
-    y_title="USD",
-)
+def _spend_chart(by_day: pl.DataFrame, by_provider: pl.DataFrame) -> Chart:
+    """Spend per day stacked by provider, titled with the largest provider and the busiest day."""
+    title = "Estimated spend per day by provider"
+    priced = by_provider.filter(pl.col("spend_usd") > 0)
+    days = by_day.group_by("day").agg(pl.col("spend_usd").sum()).filter(pl.col("spend_usd") > 0)
+    if not priced.is_empty() and not days.is_empty():
+        top = priced.row(0, named=True)
+        busiest = days.sort("spend_usd", descending=True).row(0, named=True)
+        title = (
+            f"{top['provider']} takes {top['share']:.0%} of spend; "
+            f"the busiest day is {busiest['day']:%a %d %b} (${busiest['spend_usd']:,.2f})"
+        )
+    return Chart("spend_by_day", title, "spend_by_day", "stacked_bars", "day", "spend_usd", "provider", "USD")
 
 
 def basis_note(report: Report) -> str:
@@ -223,6 +254,10 @@ def spend_by(daily: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
     return (
         daily.group_by(keys)
         .agg(pl.col("calls", "priced_calls", "spend_usd", "priced_tokens").sum())
+        .with_columns(
+            # unpriced, not zero: no spend where no call of the group had a price
+            pl.when(pl.col("priced_calls") > 0).then(pl.col("spend_usd")).alias("spend_usd"),
+        )
         .with_columns(
             (pl.col("spend_usd") / pl.col("priced_calls")).alias("cost_per_call_usd"),
             (1000 * pl.col("spend_usd") / pl.col("priced_tokens")).alias("cost_per_1k_tokens_usd"),
@@ -294,6 +329,16 @@ def week_spend(con: duckdb.DuckDBPyConnection, params: ReportParams) -> pl.DataF
     )
 
 
+def _week_amount(spend: str, priced: str, calls: str) -> pl.Expr:
+    """A week's spend of a workflow and model: 0 without calls that week, unknown when none was priced."""
+    return (
+        pl.when(pl.col(calls).is_null())
+        .then(0.0)
+        .when(pl.col(priced).fill_null(0) > 0)
+        .then(pl.col(spend).fill_null(0.0))
+    )
+
+
 def week_over_week(this: pl.DataFrame, prior: pl.DataFrame) -> tuple[pl.DataFrame, list[Headline]]:
     """Movers and headlines from the spend per workflow and model of two weeks (see `week_spend`)."""
     rows = this.join(
@@ -301,8 +346,8 @@ def week_over_week(this: pl.DataFrame, prior: pl.DataFrame) -> tuple[pl.DataFram
     ).select(
         "workflow",
         "model",
-        pl.col("spend_usd").fill_null(0.0).alias("this_week_usd"),
-        pl.col("spend_usd_prior").fill_null(0.0).alias("prior_week_usd"),
+        _week_amount("spend_usd", "priced_calls", "calls").alias("this_week_usd"),
+        _week_amount("spend_usd_prior", "priced_calls_prior", "calls_prior").alias("prior_week_usd"),
         pl.col("priced_calls").fill_null(0).alias("this_week_priced"),
         pl.col("priced_calls_prior").fill_null(0).alias("prior_week_priced"),
         (pl.col("calls").fill_null(0) + pl.col("calls_prior").fill_null(0)).alias("calls"),
@@ -316,7 +361,7 @@ def week_over_week(this: pl.DataFrame, prior: pl.DataFrame) -> tuple[pl.DataFram
             (pl.col("this_week_usd") / pl.col("prior_week_usd") - 1).alias("change_ratio"),
         )
         .with_columns(pl.col("change_ratio").replace([float("inf")], [None]))
-        .sort(pl.col("change_usd").abs(), descending=True)
+        .sort(pl.col("change_usd").abs(), descending=True, nulls_last=True)
         .head(10)
     )
     heads = [
@@ -345,8 +390,9 @@ def week_over_week(this: pl.DataFrame, prior: pl.DataFrame) -> tuple[pl.DataFram
             this_priced + prior_priced,
         ),
     ]
-    if not movers.is_empty():
-        top = movers.row(0, named=True)
+    known = movers.filter(pl.col("change_usd").is_not_null())
+    if not known.is_empty():
+        top = known.row(0, named=True)
         label = f"{top['workflow'] or '(no workflow)'} · {top['model']}"
         heads.append(
             Headline(

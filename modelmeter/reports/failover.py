@@ -132,18 +132,6 @@ def build(con: duckdb.DuckDBPyConnection, params: ReportParams) -> Report:
         scope.args,
     ).with_columns(as_day())
     report.tables.append(Table("errors_by_day", "Error rate per day by provider", daily))
-    report.charts.append(
-        Chart(
-            "errors_by_day",
-            "Error rate per day by provider",
-            "errors_by_day",
-            "line",
-            "day",
-            "error_rate",
-            "provider",
-            y_title="share of calls",
-        )
-    )
     return report
 
 
@@ -170,7 +158,7 @@ def summarise(con: duckdb.DuckDBPyConnection, rates: pl.DataFrame, params: Repor
         .with_columns((pl.col("errors") / pl.col("calls")).alias("error_rate"))
         .sort("errors", descending=True)
     )
-    outages = _outage_windows(con, params)
+    outages = outage_windows(con, params)
     # `attempts` rows carry the same attribution columns as `calls`, so the scope applies to them directly
     retries = fetch_row(
         con,
@@ -211,10 +199,25 @@ def summarise(con: duckdb.DuckDBPyConnection, rates: pl.DataFrame, params: Repor
                 int(rates["retried"].sum()),
             )
         )
+    hourly = _errors_by_hour(con, params)
     report.tables += [
         Table("outage_windows", "Outage windows", outages),
         Table("workflows_without_fallback", "Workflows that failed with no fallback in place", unprotected),
+        Table("errors_by_hour", "Error rate per hour by provider", hourly),
     ]
+    report.charts.append(
+        Chart(
+            "errors_by_hour",
+            _errors_title(hourly, outages),
+            "errors_by_hour",
+            "lines",
+            "hour",
+            "error_rate",
+            "provider",
+            y_title="calls failed",
+            bands="outage_windows",
+        )
+    )
     report.notes.append(
         f"Based on {report.based_on:,} calls; retried calls had {retries['failed_attempts']:,} "
         "failed attempts in `attempts`."
@@ -273,7 +276,7 @@ _COUNT_OF = {
 }
 
 
-def _outage_windows(con: duckdb.DuckDBPyConnection, params: ReportParams) -> pl.DataFrame:
+def outage_windows(con: duckdb.DuckDBPyConnection, params: ReportParams) -> pl.DataFrame:
     scope = scope_of(params)
     return fetch(
         con,
@@ -294,4 +297,37 @@ def _outage_windows(con: duckdb.DuckDBPyConnection, params: ReportParams) -> pl.
         FROM bad GROUP BY provider, island ORDER BY start
         """,
         scope.args,
+    )
+
+
+def _errors_by_hour(con: duckdb.DuckDBPyConnection, params: ReportParams) -> pl.DataFrame:
+    scope = scope_of(params)
+    return fetch(
+        con,
+        f"""
+        SELECT epoch_us(start_time) // 3600000000 AS hour, provider,
+          count(*) AS calls, count(*) FILTER (WHERE {m.ERROR}) AS errors
+        FROM calls WHERE {scope.where} GROUP BY ALL ORDER BY hour, provider
+        """,
+        scope.args,
+    ).with_columns(
+        (pl.col("hour") * 3_600_000_000).cast(pl.Datetime("us", "UTC")),
+        (pl.col("errors") / pl.col("calls")).alias("error_rate"),
+    )
+
+
+def _errors_title(hourly: pl.DataFrame, outages: pl.DataFrame) -> str:
+    """The error chart's finding: the worst hour, and how many outage windows the shading marks."""
+    failing = hourly.filter(pl.col("errors") > 0).sort("error_rate", "errors", descending=True)
+    if failing.is_empty():
+        return "No failed calls in this window"
+    worst = failing.row(0, named=True)
+    windows = (
+        f"{outages.height} outage window{'s' if outages.height != 1 else ''} shaded"
+        if outages.height
+        else "no outage window"
+    )
+    return (
+        f"Errors peaked at {worst['error_rate']:.0%} of {worst['provider']} calls "
+        f"on {worst['hour']:%a %d %b %H:00}; {windows}"
     )

@@ -78,22 +78,6 @@ def quantiles(histogram: pl.DataFrame, by: list[str], qs: dict[str, float]) -> p
     return pl.DataFrame(rows, schema=schema)
 
 
-def quantile_replicates(
-    buckets: np.ndarray, counts: np.ndarray, q: float, rng: np.random.Generator, resamples: int
-) -> np.ndarray:
-    """Bootstrap replicates of the q-quantile of the calls behind a histogram.
-
-    The k-th smallest of n uniform draws is Beta(k, n + 1 - k): a replicate is the value at that
-    rank of the whole group, read from the cumulative counts (as `compare` does on a sorted sample).
-    """
-    n = int(counts.sum())
-    if n == 0:
-        return np.full(resamples, np.nan)
-    k = max(1, math.ceil(n * q))
-    ranks = np.clip(np.ceil(n * rng.beta(k, n + 1 - k, size=resamples)), 1, n)
-    return representative(buckets[np.searchsorted(np.cumsum(counts), ranks)])
-
-
 # above this many values in the buckets around a percentile (values piled on one number), it is
 # computed by DuckDB directly instead of fetching them
 MAX_NEAR_VALUES = 200_000

@@ -10,6 +10,7 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
+from modelmeter.reports import codebase
 from modelmeter.reports import measures as m
 from modelmeter.reports.model import Headline, Report, Table
 from modelmeter.reports.params import ReportParams, scope_of
@@ -82,6 +83,25 @@ _MEASURES = [
 
 def build(con: duckdb.DuckDBPyConnection, params: ReportParams) -> Report:
     params = resolve_window(con, params)
+    rows = grouped_rows(con, params)
+    report = summarise(rows, params)
+    report.tables += _detail_tables(rows)
+    if codebase.has_scan(con):
+        report.tables += codebase.tables(con, scope_of(params))
+        report.notes.append(
+            "Static tables join the latest `modelmeter scan --db` of each scanned root to these calls."
+        )
+    else:
+        report.notes.append(
+            "Run `modelmeter scan PATH --db FILE` to see where the code holds each key and which "
+            "deployable units still call providers directly."
+        )
+    return report
+
+
+def grouped_rows(con: duckdb.DuckDBPyConnection, params: ReportParams) -> pl.DataFrame:
+    """Calls in scope grouped by workflow, team, tier, provider, model, key, route and gateway (`params`
+    with its window resolved), with the inventory's counts and the SDKs listed."""
     scope = scope_of(params)
     by_sdk = fetch(
         con,
@@ -101,10 +121,7 @@ def build(con: duckdb.DuckDBPyConnection, params: ReportParams) -> Report:
         """,
         scope.args,
     )
-    rows = _merge_sdks(by_sdk)
-    report = summarise(rows, params)
-    report.tables += _detail_tables(rows)
-    return report
+    return _merge_sdks(by_sdk)
 
 
 def summarise(rows: pl.DataFrame, params: ReportParams) -> Report:
@@ -114,7 +131,7 @@ def summarise(rows: pl.DataFrame, params: ReportParams) -> Report:
     with the counts of the inventory query.
     """
     heads = _headlines(rows)
-    workflows = _workflows(rows)
+    workflows = workflow_ranking(rows)
     candidate = _migration_candidate(workflows)
     report = Report(
         kind="inventory",
@@ -221,7 +238,7 @@ def _headlines(rows: pl.DataFrame) -> list[Headline]:
     return [m.headline(measure, *values[measure.key]) for measure in _MEASURES if measure.key in values]
 
 
-def _workflows(rows: pl.DataFrame) -> pl.DataFrame:
+def workflow_ranking(rows: pl.DataFrame) -> pl.DataFrame:
     """Per workflow: volume, cost, ranks, how many providers, how much still goes direct."""
     return (
         rows.filter(pl.col("workflow").is_not_null())
@@ -247,27 +264,40 @@ def _workflows(rows: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def migration_order(workflows: pl.DataFrame) -> pl.DataFrame:
+    """Workflows with direct calls, the best first mover first: much traffic, low stakes, one provider.
+
+    `workflows` is `workflow_ranking`'s frame; the result adds `score` and `migration_rank`.
+    """
+    movable = workflows.filter(pl.col("direct_calls") > 0)
+    total = float(workflows["calls"].sum() or 1)
+    return (
+        movable.with_columns(
+            (
+                2 * pl.col("calls") / total
+                + pl.when(pl.col("tier").str.to_lowercase().is_in(sorted(LOW_STAKES_TIERS)))
+                .then(1.0)
+                .when(pl.col("tier").str.to_lowercase().is_in(sorted(MID_STAKES_TIERS)))
+                .then(0.5)
+                .otherwise(0.0)
+                + pl.when(pl.col("providers") == 1).then(0.5).otherwise(0.0)
+            ).alias("score")
+        )
+        .sort(["score", "calls", "workflow"], descending=[True, True, False])
+        .with_row_index("migration_rank", offset=1)
+    )
+
+
 def _migration_candidate(workflows: pl.DataFrame) -> tuple[str, str, int] | None:
-    """The workflow to move first: much traffic, low stakes, one provider, still direct.
+    """The workflow to move first (the head of `migration_order`), with why.
 
     Returns (name, why, calls), or None when no workflow calls providers directly.
     """
-    movable = workflows.filter(pl.col("direct_calls") > 0)
-    if movable.is_empty():
+    ordered = migration_order(workflows)
+    if ordered.is_empty():
         return None
     total = float(workflows["calls"].sum())
-    scored = movable.with_columns(
-        (
-            2 * pl.col("calls") / total
-            + pl.when(pl.col("tier").str.to_lowercase().is_in(sorted(LOW_STAKES_TIERS)))
-            .then(1.0)
-            .when(pl.col("tier").str.to_lowercase().is_in(sorted(MID_STAKES_TIERS)))
-            .then(0.5)
-            .otherwise(0.0)
-            + pl.when(pl.col("providers") == 1).then(0.5).otherwise(0.0)
-        ).alias("score")
-    ).sort(["score", "calls"], descending=True)
-    best = scored.row(0, named=True)
+    best = ordered.row(0, named=True)
     reasons = [f"{best['calls'] / total:.0%} of calls (rank {best['rank_by_volume']} by volume)"]
     if best["tier"]:
         stakes = "low-stakes " if str(best["tier"]).lower() in LOW_STAKES_TIERS else ""

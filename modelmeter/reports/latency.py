@@ -94,7 +94,17 @@ def build(con: duckdb.DuckDBPyConnection, params: ReportParams) -> Report:
         scope.args,
     ).with_columns(spread)
     by_model = grouped.drop("calls", "duration_q", "ttft_q", "speed_calls").sort("ok_calls", descending=True)
-    report = summarise(overall.row(0, named=True), by_model, MEASURES, params)
+    spread_rows = fetch(
+        con,
+        f"""
+        SELECT model, count(*) AS ok_calls,
+          quantile_cont(duration_ms, {list(SPREAD.values())}) AS q
+        FROM calls WHERE {scope.where} AND {m.OK} AND model IS NOT NULL
+        GROUP BY ALL
+        """,
+        scope.args,
+    ).with_columns(pl.col("q").list.get(i).alias(name) for i, name in enumerate(SPREAD))
+    report = summarise(overall.row(0, named=True), by_model, MEASURES, params, spread=spread_rows.drop("q"))
     over_time = fetch(
         con,
         f"""
@@ -110,29 +120,61 @@ def build(con: duckdb.DuckDBPyConnection, params: ReportParams) -> Report:
         scope.args,
     ).with_columns(as_day(), (pl.col("model") + " · " + pl.col("route")).alias("series"))
     report.tables.append(Table("latency_by_day", "Latency over time by model and route", over_time))
-    report.charts += [
+    report.charts.append(
         Chart(
             "p95_by_day",
-            "p95 duration per day by model and route",
+            _p95_title(over_time),
             "latency_by_day",
-            "line",
+            "lines",
             "day",
             "duration_p95_ms",
             "series",
-            y_title="ms",
-        ),
-        Chart(
-            "ttft_by_day",
-            "Median time to first token per day",
-            "latency_by_day",
-            "line",
-            "day",
-            "ttft_p50_ms",
-            "series",
-            y_title="ms",
-        ),
-    ]
+            y_title="p95 duration (ms)",
+        )
+    )
     return report
+
+
+def _p95_title(over_time: pl.DataFrame) -> str:
+    """The day chart's finding: the slowest day of the slowest model and route."""
+    known = over_time.filter(pl.col("duration_p95_ms").is_not_null() & (pl.col("ok_calls") >= 30))
+    if known.is_empty():
+        return "p95 duration per day by model and route"
+    worst = known.sort("duration_p95_ms", descending=True).row(0, named=True)
+    return (
+        f"The slowest p95 of a day: {worst['series']} at {worst['duration_p95_ms']:,.0f} ms "
+        f"on {worst['day']:%a %d %b}"
+    )
+
+
+# the quantiles of duration_ms that draw each model's latency distribution
+SPREAD = {"p10_ms": 0.1, "p25_ms": 0.25, "p50_ms": 0.5, "p75_ms": 0.75, "p90_ms": 0.9}
+
+
+def _spread_chart(spread: pl.DataFrame) -> Chart:
+    """Per model: p10 to p90 as a line, p25 to p75 as a box, the median as a tick; titled by the
+    slowest and the fastest median among models with at least 30 successful calls."""
+    ranked = spread.filter(pl.col("ok_calls") >= 30).sort("p50_ms", descending=True, nulls_last=True)
+    title = "Duration of successful calls per model"
+    if ranked.height >= 2:
+        slow, fast = ranked.row(0, named=True), ranked.row(-1, named=True)
+        title = (
+            f"{slow['model']} is the slowest at a {slow['p50_ms']:,.0f} ms median; "
+            f"{fast['model']} the fastest at {fast['p50_ms']:,.0f} ms"
+        )
+    return Chart(
+        "latency_spread",
+        title,
+        "latency_spread",
+        "ranges",
+        "model",
+        "p50_ms",
+        y_title="ms (line p10 to p90, box p25 to p75, tick median)",
+        low="p10_ms",
+        high="p90_ms",
+        box_low="p25_ms",
+        box_high="p75_ms",
+    )
 
 
 def summarise(
@@ -141,12 +183,14 @@ def summarise(
     measures: list[m.Measure],
     params: ReportParams,
     approximate: str = "",
+    spread: pl.DataFrame | None = None,
 ) -> Report:
     """Headlines (the `measures` whose values `total` holds), the table by model and route, the slowest.
 
     `total` has calls, ok_calls, streamed_calls and the percentile columns of `by_model`
     (duration_p50_ms, ..., ttft_p95_ms), over all calls in scope. `approximate` qualifies the
-    table's percentiles (and the slowest model read from it) when they are not exact.
+    table's percentiles (and the slowest model read from it) when they are not exact. `spread`, per
+    model, has ok_calls and the SPREAD quantiles of duration: the latency distribution chart.
     """
     values = {
         "calls": (total["calls"], total["calls"]),
@@ -172,6 +216,10 @@ def summarise(
     report.tables.append(
         Table("latency_by_model", "Latency by model, provider and route", by_model, approximate)
     )
+    if spread is not None:
+        spread = spread.sort("p50_ms", descending=True, nulls_last=True)
+        report.tables.append(Table("latency_spread", "Latency distribution per model", spread, approximate))
+        report.charts.append(_spread_chart(spread))
     slowest = by_model.filter(pl.col("ok_calls") >= 30).sort(
         "duration_p95_ms", descending=True, nulls_last=True
     )

@@ -26,8 +26,11 @@ class ReportParams:
     by: str = "route"
     a: str | None = None
     b: str | None = None
-    # tiers: the policy file (TOML)
+    # compare: calls inside an outage window of their provider are left out unless kept
+    keep_incidents: bool = False
+    # tiers: the policy file (TOML); weekly: the budgets file (TOML)
     policy: Path | None = None
+    budgets: Path | None = None
     # bootstrap (compare): seeded, on per-group samples capped in DuckDB
     seed: int = 7
     sample_cap: int = 20_000

@@ -15,6 +15,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from modelmeter.ingest.store import DamagedDatabase, connect_checked
 from modelmeter.reports.params import ReportParams, scope_of
 
 
@@ -58,7 +59,9 @@ def open_db(path: Path) -> duckdb.DuckDBPyConnection:
             f"no database at {path}: run `modelmeter ingest` first, or point --db / MODELMETER_DB at one"
         )
     try:
-        con = duckdb.connect(str(path), read_only=True)
+        con = connect_checked(path, read_only=True)
+    except DamagedDatabase as exc:
+        raise ReportDataError(str(exc)) from exc
     except duckdb.Error as exc:
         raise ReportDataError(f"cannot open {path} as a DuckDB database: {exc}") from exc
     prepare(con)
@@ -127,3 +130,23 @@ def resolve_window(con: duckdb.DuckDBPyConnection, params: ReportParams) -> Repo
     if until is None and row["last"] is not None:
         until = row["last"] + timedelta(microseconds=1)
     return params.with_window(since, until)
+
+
+def not_recorded_note(con: duckdb.DuckDBPyConnection, params: ReportParams) -> str | None:
+    """ "N calls were not recorded" when the shim counted dropped spans in the report's window
+    (the `dropped` table, filled by ingest; a period that overlaps the window counts whole)."""
+    tables = {row[0] for row in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    if "dropped" not in tables:
+        return None
+    row = con.execute(
+        "SELECT sum(count) FROM dropped WHERE (?::TIMESTAMPTZ IS NULL OR to_time >= ?::TIMESTAMPTZ) "
+        "AND (?::TIMESTAMPTZ IS NULL OR from_time < ?::TIMESTAMPTZ)",
+        [params.since, params.since, params.until, params.until],
+    ).fetchone()
+    missing = int(row[0]) if row and row[0] else 0
+    if not missing:
+        return None
+    return (
+        f"{missing:,} calls were not recorded: the instrumentation had to drop them "
+        "(full disk, unwritable spool or full queue), so counts and costs here are low."
+    )

@@ -12,7 +12,7 @@ The policy is a TOML file:
 
 Savings re-price each workflow's actual token usage (priced calls only) at the base-tier list price of
 every model its tier allows and that it could use (a model seen in scope for the same operation), and
-keep the cheapest; see reports/pricing.py for why usage is re-priced from unit prices.
+keep the cheapest (`modelmeter.pricing.list_rates` says why usage is re-priced at base-tier rates).
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from modelmeter.pricing import CallUsage, Rates, list_rates
 from modelmeter.reports.model import Headline, Report, Table
 from modelmeter.reports.params import ReportParams, scope_of
-from modelmeter.reports.pricing import UnitPrices, unit_prices, usage_cost
 from modelmeter.reports.source import fetch, home_dir, resolve_window
 
 
@@ -39,11 +39,14 @@ class Tier:
     max_input_per_1m: float | None = None
     max_output_per_1m: float | None = None
 
-    def check(self, model: str, prices: UnitPrices | None) -> tuple[str, str]:
+    def check(self, model: str, prices: Rates | None) -> tuple[str, str]:
         """(status, reason): ok, violation, or unknown (a ceiling cannot be checked without a price)."""
         if self.models and not any(fnmatch.fnmatchcase(model, pattern) for pattern in self.models):
             return "violation", f"{model} is not in tier {self.name}'s models"
-        ceilings = [(self.max_input_per_1m, "input", "input"), (self.max_output_per_1m, "output", "output")]
+        ceilings = [
+            (self.max_input_per_1m, "input", "per_input"),
+            (self.max_output_per_1m, "output", "per_output"),
+        ]
         for ceiling, label, attribute in ceilings:
             if ceiling is None:
                 continue
@@ -52,7 +55,7 @@ class Tier:
                     "unknown",
                     f"{model} has no price: tier {self.name}'s {label} ceiling cannot be checked",
                 )
-            price = getattr(prices, attribute)
+            price = float(getattr(prices, attribute) * 1_000_000)
             if price > ceiling:
                 return "violation", f"{label} {price:g} USD/1M above tier {self.name}'s ceiling {ceiling:g}"
         return "ok", ""
@@ -159,12 +162,28 @@ def check(usage: pl.DataFrame, policy: Policy, path: Path, params: ReportParams)
             pl.col("calls", "priced_calls", "spend_usd", "cheapest_cost_usd").sum(),
             pl.col("cheapest_model").drop_nulls().first(),
         )
-        .with_columns((pl.col("spend_usd") - pl.col("cheapest_cost_usd")).alias("saving_usd"))
+        .with_columns(  # unpriced, not zero, when none of the workflow's calls had a price
+            pl.when(pl.col("priced_calls") > 0).then(pl.col(name)).alias(name)
+            for name in ("spend_usd", "cheapest_cost_usd")
+        )
+        .with_columns((pl.col("spend_usd") - pl.col("cheapest_cost_usd")).round(10).alias("saving_usd"))
+        .with_columns(
+            pl.when(pl.col("saving_usd") < 0)
+            .then(pl.lit("its tier allows no model as cheap as the one it uses: the policy costs more"))
+            .when(pl.col("saving_usd") == 0)
+            .then(pl.lit("already on the cheapest allowed model"))
+            .when(pl.col("saving_usd").is_null())
+            .then(pl.lit("unpriced: no priced calls to re-price"))
+            .otherwise(pl.lit("moving to the cheapest allowed model"))
+            .alias("why")
+        )
         .sort("saving_usd", descending=True, nulls_last=True)
         if checked
         else table
     )
     untiered = table.filter(pl.col("tier_applied").is_null()) if checked else table
+    gains = savings.filter(pl.col("saving_usd") > 0) if checked else savings
+    losses = savings.filter(pl.col("saving_usd") < 0) if checked else savings
     report.headlines += [
         Headline(
             "violating_calls",
@@ -185,12 +204,22 @@ def check(usage: pl.DataFrame, policy: Policy, path: Path, params: ReportParams)
         Headline(
             "estimated_saving_usd",
             "Estimated saving at the cheapest allowed model",
-            float(savings["saving_usd"].sum() or 0.0) if checked else 0.0,
+            float(gains["saving_usd"].sum() or 0.0) if checked else 0.0,
             "usd",
-            "Sum over tiered workflows of (estimated spend - the same priced token usage re-priced "
-            "at the cheapest "
-            "model its tier allows, among models seen for the same operation).",
-            int(savings["priced_calls"].sum() or 0) if checked else 0,
+            "Sum over tiered workflows that would save of (estimated spend - the same priced token "
+            "usage re-priced at the cheapest model its tier allows, among models seen for the same "
+            "operation). Workflows whose tier allows only dearer models are counted apart, as the "
+            "cost of following the policy.",
+            int(gains["priced_calls"].sum() or 0) if checked else 0,
+        ),
+        Headline(
+            "policy_extra_cost_usd",
+            "Extra cost of following the policy",
+            float(-losses["saving_usd"].sum() or 0.0) if checked else 0.0,
+            "usd",
+            "Sum over tiered workflows whose tier allows no model as cheap as the one they use of "
+            "(the usage re-priced at the cheapest allowed model - estimated spend).",
+            int(losses["priced_calls"].sum() or 0) if checked else 0,
         ),
         Headline(
             "untiered_calls",
@@ -217,21 +246,21 @@ def _check_row(
     row: dict, policy: Policy, models_by_operation: dict[str | None, set[str]], at: datetime
 ) -> dict:
     tier = policy.tier_for(row["workflow"], row["tier"])
-    prices = unit_prices(row["model"], at)
+    prices = list_rates(row["model"], at)
     status, reason = tier.check(row["model"], prices) if tier else ("no tier", "")
     cheapest_model, cheapest_cost = None, None
     if tier is not None and row["priced_calls"]:
         for candidate in sorted(models_by_operation.get(row["operation"], set())):
-            candidate_prices = unit_prices(candidate, at)
+            candidate_prices = list_rates(candidate, at)
             if candidate_prices is None or tier.check(candidate, candidate_prices)[0] != "ok":
                 continue
-            cost = usage_cost(
-                candidate_prices,
-                row["input_tokens"] or 0,
-                row["output_tokens"] or 0,
-                row["cache_read_tokens"] or 0,
-                row["cache_write_tokens"] or 0,
+            usage = CallUsage(
+                int(row["input_tokens"] or 0),
+                int(row["output_tokens"] or 0),
+                int(row["cache_read_tokens"] or 0),
+                int(row["cache_write_tokens"] or 0),
             )
+            cost = float(candidate_prices.cost(usage, requests=row["priced_calls"]))
             if cheapest_cost is None or cost < cheapest_cost:
                 cheapest_model, cheapest_cost = candidate, cost
     return {

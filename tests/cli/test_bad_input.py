@@ -18,9 +18,9 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from support.synthetic_calls import create_database
 
 from modelmeter.ingest.store import open_store
-from modelmeter.reports.synthetic import create_database
 
 CLI = str(Path(sys.executable).with_name("modelmeter"))
 USAGE, NO_DATA, FAILED = 64, 4, 1

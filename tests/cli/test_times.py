@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from support.synthetic_calls import create_database
 
 from modelmeter.cli.times import parse_time
-from modelmeter.reports.synthetic import create_database
 
 CLI = str(Path(sys.executable).with_name("modelmeter"))
 NOW = datetime(2026, 11, 12, 15, 30, tzinfo=UTC)  # a Thursday

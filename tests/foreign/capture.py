@@ -133,6 +133,25 @@ def anthropic_sdk(capture: Capture) -> None:
     anthropic_calls(capture.anthropic_url)
 
 
+def anthropic_sdk_compaction(capture: Capture) -> None:
+    """The anthropic SDK's tracing of a compacting request with thinking, as a message and as a stream."""
+    import anthropic
+
+    trace.set_tracer_provider(capture.provider)
+    client = anthropic.Anthropic(api_key=ANTHROPIC_KEY, base_url=capture.anthropic_url, max_retries=0)
+    request: dict[str, Any] = {
+        "model": ANTHROPIC_MODEL,
+        "max_tokens": 2048,
+        "messages": [{"role": "user", "content": LONG_PROMPT}],
+        "betas": ["compact-2026-01-12"],
+        "context_management": {"edits": [{"type": "compact_20260112"}]},
+        "thinking": {"type": "enabled", "budget_tokens": 1024},
+    }
+    client.beta.messages.create(**request)
+    with client.beta.messages.stream(**request) as events:
+        events.get_final_message()
+
+
 def anthropic_sdk_via_vercel(capture: Capture) -> None:
     """The anthropic SDK's tracing with the SDK pointed at the Vercel AI Gateway's Anthropic surface."""
     import anthropic
@@ -189,6 +208,7 @@ SCENARIOS: dict[str, Callable[[Capture], None]] = {
     "anthropic-sdk": anthropic_sdk,
     "anthropic-sdk+modelmeter": anthropic_sdk_over_modelmeter,
     "anthropic-sdk-vercel": anthropic_sdk_via_vercel,
+    "anthropic-sdk-compaction": anthropic_sdk_compaction,
     "openinference": openinference,
     "logfire": logfire,
 }

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 from foreign.harness import Truth, assert_calls_match, capture, ingest
 
+from modelmeter import semconv as sc
 from modelmeter.mock import MockProviders
 
 
@@ -69,3 +71,26 @@ def test_anthropic_sdk_through_the_vercel_gateway_is_a_gateway_call(
         served.usage.input_tokens,
         served.usage.output_tokens,
     )
+
+
+def test_anthropic_sdk_spans_of_a_compacting_request_count_every_step_and_thinking(
+    mock: MockProviders, tmp_path: Path
+) -> None:
+    """The SDK writes the compaction steps apart from its `gen_ai` usage; the row is their sum."""
+    rows = ingest(
+        capture("anthropic-sdk-compaction", mock, tmp_path / "compaction.pb"), tmp_path / "calls.duckdb"
+    )
+    served = mock.calls
+    assert len(rows) == len(served) == 2 and [r["streaming"] for r in rows] == [False, True]
+    for row, call in zip(rows, served, strict=True):
+        assert call.usage is not None and call.wire_usage is not None
+        (compaction, _final) = call.wire_usage["iterations"]
+        assert (row["input_tokens"], row["output_tokens"]) == (
+            call.usage.input_tokens,
+            call.usage.output_tokens,
+        )
+        assert row["reasoning_tokens"] == call.usage.reasoning_tokens > 0
+        attributes = row["attributes"]
+        attributes = json.loads(attributes) if isinstance(attributes, str) else attributes
+        assert attributes[sc.MM_COMPACTION_INPUT_TOKENS] == compaction["input_tokens"]
+        assert attributes[sc.MM_COMPACTION_OUTPUT_TOKENS] == compaction["output_tokens"]

@@ -14,8 +14,9 @@ from genai_prices import Usage, calc_price
 from genai_prices.types import ModelPrice
 from support.ingest import record, rows, run_cli, write_ndjson
 
-from modelmeter.ingest import pricing
+from modelmeter import pricing
 from modelmeter.ingest.pipeline import ingest_paths
+from modelmeter.ingest.pricing import load_overrides
 
 STORED = Decimal("1E-10")
 
@@ -316,7 +317,7 @@ def test_reprice_applies_new_overrides_and_agrees_with_price_call(tmp_path: Path
     result = run_cli("reprice", "--db", str(db), "--prices", str(prices))
 
     assert result.returncode == 0, result.stderr
-    overrides = pricing.load_overrides(prices)
+    overrides = load_overrides(prices)
     stored = {r[0]: r[1:] for r in rows(db, "SELECT span_id, cost_usd, cost_source, price_period FROM calls")}
     for row in records:
         when = datetime.fromtimestamp(row["start_ns"] // 1000 / 1e6, UTC)

@@ -12,6 +12,7 @@ import orjson
 from support.ingest import JAN_1_2026_NS, cli, record, rows, run_cli, write_ndjson
 
 from modelmeter.ingest.pipeline import ingest_paths
+from modelmeter.spoolfile import SpoolFile
 
 ALL_TABLES = ("calls", "attempts", "ingested_files", "quarantine")
 
@@ -29,7 +30,8 @@ def _stamp(table: str) -> str:
 def test_the_cli_ingests_the_default_spool_and_a_second_run_changes_nothing(tmp_path: Path) -> None:
     home = tmp_path / "home"
     write_ndjson(home / "spool" / "spans-20260101T000000-h-1-1.ndjson", [record() for _ in range(5)])
-    (home / "spool" / "spans-20260101T000001-h-1-2.ndjson.open").write_text('{"still": "being written"')
+    live = SpoolFile(home / "spool", "spans", "ndjson")  # a live writer's file is never touched
+    live.append(orjson.dumps(record()) + b"\n")
     env = {"MODELMETER_HOME": str(home)}
 
     first = run_cli("ingest", env=env)
@@ -42,6 +44,8 @@ def test_the_cli_ingests_the_default_spool_and_a_second_run_changes_nothing(tmp_
     assert again.returncode == 0
     assert "calls added 0" in again.stderr
     assert _snapshot(db) == before
+    assert live.path.exists()
+    live.seal()
 
 
 def test_the_same_spans_in_a_renamed_file_are_counted_as_duplicates(tmp_path: Path) -> None:

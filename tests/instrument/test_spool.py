@@ -23,17 +23,13 @@ import orjson
 import pytest
 from opentelemetry import trace
 from opentelemetry.instrumentation.httpx import HTTPX2ClientInstrumentor
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
-from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from support.recorder import Recorder
 from support.sdk_calls import CASES, PARAMS, abandon_a_stream
 
 import modelmeter
 from modelmeter import semconv as sc
 from modelmeter.instrument import keys
-from modelmeter.instrument.spool import SpoolProcessor, SpoolWriter, ended, record_of
-from modelmeter.instrument.spool_span import SpoolTracer
+from modelmeter.instrument.spool import Spool, SpoolWriter
 from modelmeter.mock import MockProviders
 from modelmeter.record import RECORD_FIELDS
 
@@ -82,6 +78,7 @@ def test_spans_reach_closed_spool_files_as_flat_records(mock: MockProviders, tmp
 # what differs between two calls of the same case: ids, clocks and the resource
 _PER_CALL = {"trace_id", "span_id", "call_id", "response_id", "request_id", "start_ns", "end_ns"}
 _PER_CALL |= {"duration_ms", "ttft_ms", "service", sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK}
+_PER_CALL |= {sc.MM_GATEWAY_GENERATION_ID}
 
 
 def _same_call_parts(record: dict[str, Any]) -> dict[str, Any]:
@@ -97,28 +94,36 @@ def _same_call_parts(record: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize(("name", "stream", "is_async"), PARAMS)
-async def test_the_spool_only_setup_records_a_call_as_an_sdk_span_describes_it(
+async def test_a_call_is_recorded_alike_whether_a_span_listens_or_not(
     mock: MockProviders, fake_keys: dict[str, str], tmp_path: Path, name: str, stream: bool, is_async: bool
 ) -> None:
-    """With only the spool listening, a call is described on the spool's thread after the span
-    ended (call.py); the record must be the one the app's own SDK span gives for the same call."""
-    recorder = Recorder()
-    modelmeter.instrument(tracer_provider=recorder.provider, spool=False, endpoints=mock.endpoints)
-    try:
-        await CASES[name].run(mock, fake_keys, stream, is_async)
-    finally:
-        modelmeter.uninstrument()
-    (sdk_span,) = recorder.spans()
-    expected = orjson.loads(orjson.dumps(record_of(ended(sdk_span))))
-    mock.reset()  # the same prompt again would be served from the mock's prompt cache
-
-    modelmeter.instrument(spool=str(tmp_path), endpoints=mock.endpoints)
+    """With the app's provider listening, a call is described on the app's thread as its body ends
+    (its span needs the attributes); with no one listening, on the spool's thread. The records agree,
+    and the span carries what the record says."""
+    app = Recorder()
+    modelmeter.instrument(
+        tracer_provider=app.provider, spool=str(tmp_path / "with-span"), endpoints=mock.endpoints
+    )
     try:
         await CASES[name].run(mock, fake_keys, stream, is_async)
         assert modelmeter.flush()
     finally:
         modelmeter.uninstrument()
-    (record,) = _records(tmp_path)
+    (expected,) = _records(tmp_path / "with-span")
+    (span,) = app.spans()
+    assert f"{span.context.span_id:016x}" == expected["span_id"] and span.name == expected["name"]
+    attributes = dict(span.attributes or {})
+    assert attributes[sc.MM_CALL_ID] == expected["call_id"]
+    assert attributes.get(sc.GEN_AI_USAGE_INPUT_TOKENS) == expected.get("input_tokens")
+    mock.reset()  # the same prompt again would be served from the mock's prompt cache
+
+    modelmeter.instrument(spool=str(tmp_path / "record-only"), endpoints=mock.endpoints)
+    try:
+        await CASES[name].run(mock, fake_keys, stream, is_async)
+        assert modelmeter.flush()
+    finally:
+        modelmeter.uninstrument()
+    (record,) = _records(tmp_path / "record-only")
     (second,) = mock.calls
     assert (record.get("response_id"), record.get("request_id")) == (second.response_id, second.request_id)
     assert record["usage_known"] is (second.usage is not None) and record["status"] == "ok"
@@ -204,8 +209,7 @@ def test_a_call_waiting_for_the_spool_keeps_few_objects_for_the_garbage_collecto
     """What waits for the spool's thread is what the collector scans in the app's thread: each such
     object makes its collections come sooner and cost more (a full one takes about 100 ms beside an
     SDK). Counted with the spool's thread held off, so every call waits."""
-    monkeypatch.setitem(SpoolProcessor.__init__.__kwdefaults__, "wake_at", 10**6)  # type: ignore[index]
-    monkeypatch.setitem(SpoolProcessor.__init__.__kwdefaults__, "interval_s", 3600.0)  # type: ignore[index]
+    monkeypatch.setitem(Spool.__init__.__kwdefaults__, "delay_s", 3600.0)  # type: ignore[index]
     client = openai.OpenAI(base_url=mock.base_url("openai"), api_key="sk-proj-FAKE0000000000", max_retries=0)
 
     def objects_kept_by(calls: int) -> int:
@@ -227,7 +231,7 @@ def test_a_call_waiting_for_the_spool_keeps_few_objects_for_the_garbage_collecto
     finally:
         modelmeter.uninstrument()
     per_call = (observed - bare) / 40
-    assert per_call <= 7, per_call  # the span, the observation, the request, the facts, the body's list
+    assert per_call <= 6, per_call  # the observation, the request, the facts, the body's list
 
 
 def test_a_stream_abandoned_in_the_spool_only_setup_is_read_on_the_spool_thread(
@@ -480,7 +484,7 @@ def test_with_only_the_spool_listening_our_span_joins_the_apps_trace_and_parents
     assert record["input_tokens"] == mock.calls[0].usage.input_tokens  # type: ignore[union-attr]
 
 
-def test_under_an_unsampled_parent_no_span_reaches_the_spool_as_with_the_sdk_sampler(
+def test_under_an_unsampled_parent_with_no_app_provider_the_call_is_recorded_in_its_trace(
     mock: MockProviders, tmp_path: Path
 ) -> None:
     unsampled = trace.NonRecordingSpan(
@@ -495,15 +499,17 @@ def test_under_an_unsampled_parent_no_span_reaches_the_spool_as_with_the_sdk_sam
     finally:
         modelmeter.uninstrument()
     assert response.choices[0].message.content == mock.calls[0].content
-    assert _records(tmp_path) == []
+    (record,) = _records(tmp_path)
+    assert (record["trace_id"], record["parent_span_id"]) == (f"{0x1234:032x}", f"{0x5678:016x}")
+    assert record["response_id"] == mock.calls[0].response_id
 
 
 def test_calls_from_many_threads_each_reach_the_spool_once_and_whole(
     mock: MockProviders, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """App threads end calls while the spool's thread describes and writes earlier ones (it wakes
-    every 8 spans here, so the two overlap all the time)."""
-    monkeypatch.setitem(SpoolProcessor.__init__.__kwdefaults__, "wake_at", 8)  # type: ignore[index]
+    """App threads end calls while the spool's thread describes and writes earlier ones (it writes
+    as soon as it wakes here, so the two overlap all the time)."""
+    monkeypatch.setitem(Spool.__init__.__kwdefaults__, "delay_s", 0.0)  # type: ignore[index]
     threads, calls = 8, 25
     spool = tmp_path / "spool"
     modelmeter.instrument(spool=str(spool), endpoints=mock.endpoints)
@@ -533,20 +539,43 @@ def test_calls_from_many_threads_each_reach_the_spool_once_and_whole(
     assert len({r["call_id"] for r in records}) == len(records)
 
 
-def test_past_its_bound_the_spool_queue_drops_spans_with_one_warning(
+class _Ended:
+    """An ended call as the spool sees one (`call.CallObservation.record_values`)."""
+
+    def __init__(self, n: int, attributes: dict[str, Any] | None = None) -> None:
+        self.n = n
+        self.attributes = attributes or {sc.MM_STATUS: "ok"}
+
+    def record_values(self) -> tuple[str, int, int, None, int, int, dict[str, Any]]:
+        return ("chat m", 1, self.n, None, self.n, self.n + 1, self.attributes)
+
+
+def test_past_its_bound_the_spool_queue_drops_calls_counts_them_and_warns_once(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    writer = SpoolWriter(tmp_path)
-    processor = SpoolProcessor(writer, max_queued=2, interval_s=60.0)
-    tracer = SpoolTracer(
-        processor, Resource.create({}), RandomIdGenerator(), InstrumentationScope(sc.INSTRUMENTATION_SCOPE)
-    )
+    spool = Spool(SpoolWriter(tmp_path), "svc", None, max_queued=2, delay_s=60.0)
     with caplog.at_level(logging.WARNING, logger="modelmeter"):
-        for _ in range(4):
-            tracer.start_span("chat m").end()
-    processor.shutdown()
-    assert len(_records(tmp_path)) == 2
+        for n in range(1, 5):
+            spool.submit(_Ended(n))
+        spool.submit(_Ended(5, {"bad": object()}))  # queue still full: dropped before serialising
+    spool.shutdown()
+    lines = _records(tmp_path)
+    records = [r for r in lines if "kind" not in r]
+    assert [r["span_id"] for r in records] == [f"{1:016x}", f"{2:016x}"] and records[0]["service"] == "svc"
+    (dropped,) = [r for r in lines if r.get("kind") == "dropped"]
+    assert (dropped["reason"], dropped["count"], dropped["pid"]) == ("queue_full", 3, os.getpid())
+    assert 0 < dropped["from_ns"] <= dropped["to_ns"] <= time.time_ns() and dropped["host"]
     assert len([r for r in caplog.records if "queue is full" in r.getMessage()]) == 1
+
+
+def test_a_record_that_cannot_be_serialised_is_counted_and_the_rest_are_written(tmp_path: Path) -> None:
+    spool = Spool(SpoolWriter(tmp_path), None, None, delay_s=60.0)
+    spool.submit(_Ended(1, {"bad": object()}))
+    spool.submit(_Ended(2))
+    spool.shutdown()
+    lines = _records(tmp_path)
+    assert [r.get("span_id") for r in lines if "kind" not in r] == [f"{2:016x}"]
+    assert [(r["reason"], r["count"]) for r in lines if "kind" in r] == [("unserialisable", 1)]
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")

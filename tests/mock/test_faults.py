@@ -71,6 +71,21 @@ def mistral_chat(mock: MockProviders, keys: dict[str, str], model: str, stream: 
     )
 
 
+VENDOR_OF: dict[Call, str] = {
+    openai_chat: "openai",
+    anthropic_messages: "anthropic",
+    gemini_generate: "gemini",
+    groq_chat: "groq",
+    cohere_chat: "cohere",
+    mistral_chat: "mistral",
+}
+
+
+def with_knobs(mock: MockProviders, call: Call, **knobs: Any) -> None:
+    """Set knobs for every request to the vendor `call` talks to (the test fixture clears them)."""
+    mock.configure(VENDOR_OF[call], Knobs(**knobs))
+
+
 HTTP_FAULT_CASES = [
     pytest.param(openai_chat, "gpt-4o-mini", "429", openai.RateLimitError, id="openai-429-RateLimitError"),
     pytest.param(
@@ -114,8 +129,9 @@ def test_http_fault_raises_the_sdk_error_for_that_status(
     fault: str,
     raised: type[Exception],
 ) -> None:
+    with_knobs(mock, call, fault=fault, retry_after=3)
     with pytest.raises(raised):
-        call(mock, fake_keys, f"{model}@fault={fault},retry_after=3")
+        call(mock, fake_keys, model)
     served = mock.calls[-1]
     assert (served.http_status, served.fault, served.usage, served.request_model) == (
         int(fault),
@@ -161,8 +177,9 @@ def test_anthropic_overload_body_has_the_overloaded_error_type(mock: MockProvide
 def test_error_after_200_raises_mid_stream(
     mock: MockProviders, fake_keys: dict[str, str], call: Call, model: str, raised: type[Exception]
 ) -> None:
+    with_knobs(mock, call, fault="error_after_200")
     with pytest.raises(raised):
-        call(mock, fake_keys, f"{model}@fault=error_after_200", stream=True)
+        call(mock, fake_keys, model, stream=True)
     served = mock.calls[-1]
     assert (served.http_status, served.fault, served.finish_reason) == (200, "error_after_200", None)
     assert served.content and len(served.content.split()) < 5
@@ -179,7 +196,8 @@ def test_error_after_200_raises_mid_stream(
 def test_cut_stream_ends_early_without_usage_or_finish_reason(
     mock: MockProviders, fake_keys: dict[str, str], call: Call, model: str
 ) -> None:
-    text = call(mock, fake_keys, f"{model}@fault=cut,chunks=6", stream=True)
+    with_knobs(mock, call, fault="cut", chunks=6)
+    text = call(mock, fake_keys, model, stream=True)
     served = mock.calls[-1]
     assert text == served.content and len(text.split()) == 3
     assert served.finish_reason is None and served.fault == "cut"
@@ -202,16 +220,19 @@ def test_cut_stream_has_no_terminal_marker_but_a_clean_chunked_end(mock: MockPro
 
 
 def test_reset_raises_a_connection_error(mock: MockProviders, fake_keys: dict[str, str]) -> None:
+    with_knobs(mock, openai_chat, fault="reset")
+    with_knobs(mock, anthropic_messages, fault="reset")
     with pytest.raises(openai.APIConnectionError):
-        openai_chat(mock, fake_keys, "gpt-4o-mini@fault=reset")
+        openai_chat(mock, fake_keys, "gpt-4o-mini")
     with pytest.raises(anthropic.APIConnectionError):
-        anthropic_messages(mock, fake_keys, "claude-haiku-4-5@fault=reset")
+        anthropic_messages(mock, fake_keys, "claude-haiku-4-5")
     assert [c.http_status for c in mock.calls] == [0, 0]
 
 
 def test_reset_mid_stream_breaks_the_read(mock: MockProviders, fake_keys: dict[str, str]) -> None:
+    with_knobs(mock, openai_chat, fault="reset")
     with pytest.raises(openai.APIConnectionError):
-        openai_chat(mock, fake_keys, "gpt-4o-mini@fault=reset", stream=True)
+        openai_chat(mock, fake_keys, "gpt-4o-mini", stream=True)
     assert mock.calls[-1].http_status == 200 and mock.calls[-1].fault == "reset"
 
 
@@ -219,8 +240,9 @@ def test_reset_mid_stream_breaks_the_read(mock: MockProviders, fake_keys: dict[s
 def test_malformed_body_fails_json_parsing(
     mock: MockProviders, fake_keys: dict[str, str], stream: bool
 ) -> None:
+    with_knobs(mock, openai_chat, fault="malformed")
     with pytest.raises(json.JSONDecodeError):
-        openai_chat(mock, fake_keys, "gpt-4o-mini@fault=malformed", stream=stream)
+        openai_chat(mock, fake_keys, "gpt-4o-mini", stream=stream)
 
 
 def test_gemini_stream_uses_crlf_framing_and_no_terminal_marker(mock: MockProviders) -> None:
@@ -242,7 +264,9 @@ def test_fail_times_lets_sdk_retries_succeed_and_counts_them(
 ) -> None:
     client = openai.OpenAI(base_url=mock.base_url("openai"), api_key=fake_keys["openai"], max_retries=2)
     response = client.chat.completions.create(
-        model="gpt-4o-mini@fail_times=2,fault=503,retry_after=0.01", messages=MESSAGES
+        model="gpt-4o-mini",
+        messages=MESSAGES,
+        extra_headers={"x-mock-fail-times": "2", "x-mock-fault": "503", "x-mock-retry-after": "0.01"},
     )
     assert response.choices[0].message.content == mock.calls[-1].content
     assert [(c.retry_count, c.fault, c.http_status) for c in mock.calls] == [
@@ -260,13 +284,12 @@ def test_gzip_knob_compresses_json_and_streams(mock: MockProviders, fake_keys: d
     )
     assert response.headers["content-encoding"] == "gzip"
     assert response.json()["choices"][0]["message"]["content"] == mock.calls[-1].content
-    text = openai_chat(mock, fake_keys, "gpt-4o-mini@gzip=1", stream=True)
+    with_knobs(mock, openai_chat, gzip=True)
+    text = openai_chat(mock, fake_keys, "gpt-4o-mini", stream=True)
     assert text == mock.calls[-1].content
 
 
-def test_knob_sources_layer_server_then_header_then_model_suffix(
-    mock: MockProviders, fake_keys: dict[str, str]
-) -> None:
+def test_knob_sources_layer_server_then_header(mock: MockProviders, fake_keys: dict[str, str]) -> None:
     mock.configure("openai", Knobs(fault="500", chunks=2))
     with pytest.raises(openai.InternalServerError):
         openai_chat(mock, fake_keys, "gpt-4o-mini")
@@ -275,26 +298,39 @@ def test_knob_sources_layer_server_then_header_then_model_suffix(
         client.chat.completions.create(
             model="gpt-4o-mini", messages=MESSAGES, extra_headers={"x-mock-fault": "429"}
         )
-    with pytest.raises(openai.InternalServerError):
-        client.chat.completions.create(
-            model="gpt-4o-mini@fault=503", messages=MESSAGES, extra_headers={"x-mock-fault": "429"}
-        )
     mock.configure("openai", None)
-    assert len(openai_chat(mock, fake_keys, "gpt-4o-mini@chunks=7").choices[0].message.content.split()) == 7
-    assert [c.http_status for c in mock.calls] == [500, 429, 503, 200]
+    answer = client.chat.completions.create(
+        model="gpt-4o-mini", messages=MESSAGES, extra_headers={"x-mock-chunks": "7"}
+    )
+    assert len(answer.choices[0].message.content.split()) == 7
+    assert [c.http_status for c in mock.calls] == [500, 429, 200]
+
+
+def test_a_model_name_is_never_read_as_knobs(mock: MockProviders, fake_keys: dict[str, str]) -> None:
+    """What once was a knob suffix is now part of an (unknown) model name: no fault, no stripping."""
+    answer = openai_chat(mock, fake_keys, "gpt-4o-mini@fault=429,retry_after=0.01")
+    served = mock.calls[-1]
+    assert (served.http_status, served.fault) == (200, None)
+    assert served.request_model == answer.model == "gpt-4o-mini@fault=429,retry_after=0.01"
 
 
 def test_latency_and_ttft_delay_the_answer_at_least_that_long(
     mock: MockProviders, fake_keys: dict[str, str]
 ) -> None:
-    openai_chat(mock, fake_keys, "gpt-4o-mini@latency_ms=30,ttft_ms=40,chunk_delay_ms=5", stream=True)
+    with_knobs(mock, openai_chat, latency_ms=30, ttft_ms=40, chunk_delay_ms=5)
+    openai_chat(mock, fake_keys, "gpt-4o-mini", stream=True)
     served = mock.calls[-1]
     assert served.finished_at - served.started_at >= 0.030 + 0.040 + 4 * 0.005
 
 
 def test_unknown_knob_is_a_400_in_the_vendor_shape(mock: MockProviders, fake_keys: dict[str, str]) -> None:
+    client = anthropic.Anthropic(
+        base_url=mock.base_url("anthropic"), api_key=fake_keys["anthropic"], max_retries=0
+    )
     with pytest.raises(anthropic.BadRequestError, match="unknown mock knob"):
-        anthropic_messages(mock, fake_keys, "claude-haiku-4-5@flux=1")
+        client.messages.create(
+            model="claude-haiku-4-5", max_tokens=64, messages=MESSAGES, extra_headers={"x-mock-flux": "1"}
+        )
 
 
 def test_unknown_path_is_a_404(mock: MockProviders) -> None:
@@ -308,7 +344,9 @@ def test_max_tokens_truncates_with_the_vendor_finish_reason(
     client = anthropic.Anthropic(
         base_url=mock.base_url("anthropic"), api_key=fake_keys["anthropic"], max_retries=0
     )
-    message = client.messages.create(model="claude-haiku-4-5@chunks=40", max_tokens=10, messages=MESSAGES)
+    message = client.messages.create(
+        model="claude-haiku-4-5", max_tokens=10, messages=MESSAGES, extra_headers={"x-mock-chunks": "40"}
+    )
     assert message.stop_reason == "max_tokens" == mock.calls[-1].finish_reason
     assert message.usage.output_tokens <= 10
 

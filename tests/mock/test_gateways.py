@@ -84,9 +84,10 @@ def test_openrouter_models_fallback_serves_the_next_model(
     mock: MockProviders, fake_keys: dict[str, str]
 ) -> None:
     response = _client(mock, fake_keys, "openrouter").chat.completions.create(
-        model="openai/gpt-4o@fail_models=openai/gpt-4o",
+        model="openai/gpt-4o",
         messages=MESSAGES,
         extra_body={"models": ["anthropic/claude-sonnet-4.5", "google/gemini-2.5-flash"]},
+        extra_headers={"x-mock-fail-models": "openai/gpt-4o"},
     )
     served = mock.calls[-1]
     assert response.model == "anthropic/claude-sonnet-4.5" == served.response_model
@@ -108,7 +109,7 @@ def test_openrouter_error_inside_http_200_has_finish_reason_error(
 ) -> None:
     client = _client(mock, fake_keys, "openrouter")
     response = client.chat.completions.create(
-        model="openai/gpt-4o-mini@fault=error_after_200", messages=MESSAGES
+        model="openai/gpt-4o-mini", messages=MESSAGES, extra_headers={"x-mock-fault": "error_after_200"}
     )
     served = mock.calls[-1]
     assert response.choices[0].finish_reason == "error" == served.finish_reason
@@ -122,7 +123,10 @@ def test_openrouter_mid_stream_error_chunk_makes_the_openai_sdk_raise(
     with pytest.raises(openai.APIError, match="Upstream provider error"):
         list(
             client.chat.completions.create(
-                model="openai/gpt-4o-mini@fault=error_after_200", messages=MESSAGES, stream=True
+                model="openai/gpt-4o-mini",
+                messages=MESSAGES,
+                stream=True,
+                extra_headers={"x-mock-fault": "error_after_200"},
             )
         )
     served = mock.calls[-1]

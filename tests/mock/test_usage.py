@@ -115,11 +115,11 @@ def test_concurrent_clients_are_all_served_and_recorded(mock: MockProviders) -> 
     client = httpx.Client(limits=httpx.Limits(max_connections=16))
 
     def call(index: int) -> int:
-        body = {
-            "model": f"gpt-4o-mini@chunks={1 + index % 4},latency_ms=5",
-            "messages": [{"role": "user", "content": str(index)}],
-        }
-        return client.post(mock.base_url("openai") + "/chat/completions", json=body).status_code
+        body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": str(index)}]}
+        knobs = {"x-mock-chunks": str(1 + index % 4), "x-mock-latency-ms": "5"}
+        return client.post(
+            mock.base_url("openai") + "/chat/completions", json=body, headers=knobs
+        ).status_code
 
     with client, ThreadPoolExecutor(max_workers=16) as pool:
         statuses = list(pool.map(call, range(64)))

@@ -75,12 +75,3 @@ def test_exact_quantiles_equal_quantile_cont_per_group_even_on_ties(
             target.q,
             value,
         )
-
-
-def test_bootstrap_replicates_of_a_histogram_centre_on_its_percentile(con: duckdb.DuckDBPyConnection) -> None:
-    buckets, n = counts(con)
-    replicates = histogram.quantile_replicates(buckets, n, 0.5, np.random.default_rng(3), 2000)
-    point = histogram.quantile(buckets, n, 0.5)
-    assert point is not None
-    low, high = np.quantile(replicates, [0.025, 0.975])
-    assert low <= point <= high and high - low < 0.2 * point

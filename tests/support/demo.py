@@ -37,7 +37,7 @@ def demo_run_once(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
 @functools.cache
 def _demo_run(basetemp: Path) -> DemoRun:
     home = basetemp / "demo-home"
-    env = {**os.environ, "COLUMNS": "160", "NO_COLOR": "1"}
+    env = {**os.environ, "COLUMNS": "80", "NO_COLOR": "1"}
     env.pop("MODELMETER_HOME", None)
     done = subprocess.run(
         [*modelmeter_command(), "demo", "--home", str(home)],

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+from support.synthetic_calls import create_database
 
 from modelmeter.reports.model import Headline
-from modelmeter.reports.synthetic import create_database
 
 SYNTHETIC_ROWS = 60_000
 SYNTHETIC_DAYS = 14

@@ -14,7 +14,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
-from modelmeter import semconv
+from modelmeter import semconv, vendors
 from modelmeter.ingest.normalise import SpanIn
 from modelmeter.instrument import naming, routes
 from modelmeter.record import RECORD_FIELDS
@@ -60,63 +60,6 @@ CONTENT_PREFIXES = (
     "llm.tools.",
     "ai.request.headers.",
 )
-
-# Foreign provider values (semconv old and new, OpenLLMetry, OpenLIT, pydantic-ai, OpenInference, the
-# AI SDK's provider ids) -> (model vendor in gateway naming, platform that served it). None means the
-# vendor follows from the model name (a platform such as Bedrock or Groq serves many vendors).
-PROVIDER_ALIASES: dict[str, tuple[str | None, str | None]] = {
-    "openai": ("openai", "openai"),
-    "azure.ai.openai": ("openai", "azure"),
-    "az.ai.openai": ("openai", "azure"),
-    "azure": ("openai", "azure"),
-    "azure.ai.inference": (None, "azure"),
-    "az.ai.inference": (None, "azure"),
-    "anthropic": ("anthropic", "anthropic"),
-    "gcp.gemini": ("google", "gcp.gemini"),
-    "gemini": ("google", "gcp.gemini"),
-    "google": ("google", "gcp.gemini"),
-    "google-gla": ("google", "gcp.gemini"),
-    "google.generative-ai": ("google", "gcp.gemini"),
-    "google.ai.studio": ("google", "gcp.gemini"),
-    "gcp.gen_ai": ("google", None),
-    "gcp.vertex_ai": ("google", "gcp.vertex_ai"),
-    "vertex_ai": ("google", "gcp.vertex_ai"),
-    "vertexai": ("google", "gcp.vertex_ai"),
-    "google-vertex": ("google", "gcp.vertex_ai"),
-    "vertex": ("google", "gcp.vertex_ai"),
-    "google.vertex": ("google", "gcp.vertex_ai"),
-    "aws.bedrock": (None, "aws.bedrock"),
-    "bedrock": (None, "aws.bedrock"),
-    "aws": (None, "aws.bedrock"),
-    "amazon-bedrock": (None, "aws.bedrock"),
-    "mistral_ai": ("mistral", "mistral"),
-    "mistral": ("mistral", "mistral"),
-    "mistralai": ("mistral", "mistral"),
-    "x_ai": ("xai", "xai"),
-    "xai": ("xai", "xai"),
-    "deepseek": ("deepseek", "deepseek"),
-    "cohere": ("cohere", "cohere"),
-    "perplexity": ("perplexity", "perplexity"),
-    "moonshot_ai": ("moonshotai", "moonshotai"),
-    "moonshotai": ("moonshotai", "moonshotai"),
-    "groq": (None, "groq"),
-    "together": (None, "together"),
-    "togetherai": (None, "together"),
-    "fireworks": (None, "fireworks"),
-    "cerebras": (None, "cerebras"),
-    "ollama": (None, "ollama"),
-}
-
-# Provider values that name a gateway rather than a vendor -> our gateway name.
-GATEWAY_ALIASES: dict[str, str] = {
-    "gateway": "vercel",
-    "vercel": "vercel",
-    "openrouter": "openrouter",
-    "litellm": "litellm",
-    "portkey": "portkey",
-    "cloudflare": "cloudflare",
-    "helicone": "helicone",
-}
 
 ENDPOINTS_ENV = "MODELMETER_ENDPOINTS"  # how ingest classifies self-hosted gateways and local mocks
 
@@ -281,23 +224,23 @@ def ttft_ms(record: dict[str, Any], seconds: float | None = None, ms: float | No
 
 def platform_of(value: str) -> str:
     """A platform as a source spells it (`bedrock`, `vertex`, `azure`) in our naming (`aws.bedrock`, ...)."""
-    return PROVIDER_ALIASES.get(value.lower(), (None, None))[1] or value.lower()
+    return vendors.FOREIGN_PROVIDERS.get(value.lower(), (None, None))[1] or value.lower()
 
 
 def set_route(record: dict[str, Any], *, provider_value: str | None, url: str | None = None) -> None:
     """Fill provider, platform, route, gateway and the canonical model.
 
-    `provider_value` is what the source calls the provider (any spelling in PROVIDER_ALIASES, or a
+    `provider_value` is what the source calls the provider (any spelling in vendors.FOREIGN_PROVIDERS, or a
     gateway name such as the AI SDK's `gateway`). The endpoint (`url`, else `server.address` and
     `server.port`) is classified like the shim does, MODELMETER_ENDPOINTS included, and wins: a
     client that says `openai` while talking to a gateway's OpenAI-compatible surface went through it.
     """
     value = (provider_value or "").strip().lower()
     kind = _endpoint_kind(record, url)
-    alias_vendor, platform = PROVIDER_ALIASES.get(value, (None, None))
-    gateway = GATEWAY_ALIASES.get(value)
-    if kind is not None and routes.is_vendor(kind):
-        platform = routes.VENDOR_PLATFORM[kind][0]
+    alias_vendor, platform = vendors.FOREIGN_PROVIDERS.get(value, (None, None))
+    gateway = vendors.FOREIGN_GATEWAYS.get(value)
+    if kind is not None and kind in vendors.APIS:
+        platform = vendors.APIS[kind].platform
     elif kind is not None:
         gateway = kind
     if gateway:

@@ -16,6 +16,7 @@ SOURCE_MODULES: tuple[str, ...] = (
     "modelmeter_spans",
     "anthropic_sdk",
     "vercel_ai_sdk",
+    "ai_sdk_otel",
     "logfire",
     "openlit",
     "openllmetry",

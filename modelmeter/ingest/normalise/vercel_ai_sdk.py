@@ -9,12 +9,13 @@ to `gen_ai.system`. Time to first chunk is `ai.response.msToFirstChunk`, in mill
 stream part from the provider, which for OpenAI chat is the first output but for Anthropic is the
 metadata from `message_start`, before the first token (kept as `ttft_ms`, the best the source offers).
 Finish reasons are the SDK's unified ones (`stop`, `length`, `tool-calls`), not the provider's. Through
-the Vercel AI Gateway, `ai.response.providerMetadata` carries what the gateway billed and who served.
+the Vercel AI Gateway, `ai.response.providerMetadata` carries what the gateway billed and who served;
+it is read by the shim's own reader of that metadata (`gateway_facts`), so BYOK, the market cost and
+the generation id come out the same whichever way the call was seen.
 """
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from modelmeter.ingest.normalise import SpanIn, layers
@@ -30,6 +31,8 @@ from modelmeter.ingest.normalise._common import (
     set_usage,
     ttft_ms,
 )
+from modelmeter.instrument.providers import Facts
+from modelmeter.instrument.providers.gateway_extras import read_vercel_metadata
 
 NAME = "vercel-ai-sdk"
 SCOPE = "ai"
@@ -55,7 +58,6 @@ FUNCTION_ID = "ai.telemetry.functionId"
 METADATA_PREFIX = "ai.telemetry.metadata."
 TAG_COLUMNS = ("workflow", "team", "tier", "run")
 PROVIDER_METADATA = "ai.response.providerMetadata"
-GATEWAY_COST_SOURCE = "vercel.gateway.cost"
 
 
 def recognises(span: SpanIn) -> bool:
@@ -91,21 +93,21 @@ def to_record(span: SpanIn) -> dict[str, Any] | None:
     )
     ttft_ms(record, ms=float_attr(span, MS_TO_FIRST_CHUNK))
     set_route(record, provider_value=provider_value)
-    _gateway_facts(span, record)
+    gateway_facts(span, record)
     return record
 
 
-def _gateway_facts(span: SpanIn, record: dict[str, Any]) -> None:
-    """What the Vercel AI Gateway reported: the upstream that served, and the billed cost."""
-    gateway = json_attr(span, PROVIDER_METADATA).get("gateway")
-    if not isinstance(gateway, dict):
-        return
-    routing = gateway.get("routing") or {}
-    upstream = routing.get("finalProvider") or routing.get("resolvedProvider")
-    if upstream:
-        record["platform"] = platform_of(str(upstream))
-    try:
-        cost = Decimal(str(gateway["cost"]))
-    except (KeyError, InvalidOperation):
-        return
-    record.update(reported_cost_usd=str(cost), reported_cost_source=GATEWAY_COST_SOURCE)
+def gateway_facts(span: SpanIn, record: dict[str, Any]) -> None:
+    """What the Vercel AI Gateway reported: the upstream that served, the cost (under BYOK the market
+    cost, marked), the generation id and the attempts."""
+    facts = Facts()
+    read_vercel_metadata({"providerMetadata": json_attr(span, PROVIDER_METADATA)}, facts)
+    if facts.served_by:
+        record["platform"] = platform_of(facts.served_by)
+    if facts.reported_cost is not None:
+        record.update(
+            reported_cost_usd=format(facts.reported_cost, "f"),
+            reported_cost_source=f"vercel.{facts.reported_cost_source}",
+        )
+    if facts.extras:
+        record["attributes"].update(facts.extras)

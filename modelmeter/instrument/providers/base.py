@@ -38,6 +38,13 @@ class Facts:
     served_by: str | None = None
     service_tier: str | None = None
     gateway_attempts: list[Any] | None = None
+    # span attributes a family adds as they are (per-step usage, gateway ids, BYOK, tool-use counts)
+    extras: dict[str, Any] | None = None
+    # per-request fees by genai-prices usage key (`web_searches`) or by the vendor's own name when
+    # genai-prices has none (then the estimate says it leaves them out)
+    fees: dict[str, int] | None = None
+    # the compaction steps' usage (input inclusive, cache read, cache write, output), priced apart
+    compaction: tuple[int, int, int, int] | None = None
     output_parts: list[str] | None = None  # only when content capture is on
     pending: list[bytes | None] | None = None  # events a family decodes at the end
 
@@ -67,15 +74,19 @@ class Facts:
         self.reasoning_tokens = as_int(reasoning) or 0
 
     def report_cost(self, value: Any, source: str) -> None:
-        """A cost a gateway says it billed; floats go through repr so no binary noise enters Decimal."""
-        if value is None or isinstance(value, bool):
+        """A cost a gateway says it billed (a number or a decimal string)."""
+        cost = as_decimal(value)
+        if cost is not None:
+            self.reported_cost = cost
+            self.reported_cost_source = source
+
+    def extra(self, name: str, value: Any) -> None:
+        """Keep one more span attribute (None is not kept)."""
+        if value is None:
             return
-        try:
-            cost = Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value))
-        except (InvalidOperation, ValueError):
-            return
-        self.reported_cost = cost
-        self.reported_cost_source = source
+        if self.extras is None:
+            self.extras = {}
+        self.extras[name] = value
 
     def capture(self, text: Any) -> None:
         if self.output_parts is not None and isinstance(text, str) and text:
@@ -86,12 +97,11 @@ class WireFamily:
     """One wire family: how to recognise its requests and read its responses.
 
     Subclasses override what differs. `NAME` goes to `modelmeter.wire_family`; `OPERATION` is the
-    default `gen_ai.operation.name`; `TERMINAL_EVENTS` are SSE event names that end a stream.
+    default `gen_ai.operation.name`. A stream's end is the family's to see (`Facts.terminal`).
     """
 
     NAME = "unknown"
     OPERATION = "chat"
-    TERMINAL_EVENTS: frozenset[str] = frozenset()
     ENDS_AT_EOF = False  # no terminal marker on the wire: a stream that reaches EOF is complete
     # After the first output event, complete events before the first occurrence of any SKIM probe
     # are skipped unread; None: every event is read. Probes must find every event still needed.
@@ -135,6 +145,23 @@ def as_int(value: Any) -> int | None:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return None
+
+
+def as_decimal(value: Any) -> Decimal | None:
+    """A money amount as sent; floats go through repr so no binary noise enters the Decimal."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        amount = Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
+    return amount if amount.is_finite() else None
+
+
+def money(value: Any) -> str | None:
+    """A money amount as a plain decimal string (`0.0000315`, never `3.15e-05`), None if not one."""
+    amount = as_decimal(value)
+    return None if amount is None else format(amount, "f")
 
 
 def as_str(value: Any) -> str | None:

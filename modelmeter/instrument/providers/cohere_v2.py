@@ -26,7 +26,6 @@ _DECODED = frozenset({"message-start", "message-end"})
 class CohereV2(WireFamily):
     NAME = "cohere.v2"
     OPERATION = "chat"
-    TERMINAL_EVENTS = frozenset({"message-end"})
     SKIM = (b"message-end",)
 
     def matches(self, path: str) -> bool:

@@ -1,7 +1,10 @@
 """Gemini `generateContent` / `streamGenerateContent` on the Gemini API and Vertex AI.
 
 The model is in the URL (`models/{model}:verb`). `promptTokenCount` includes cached input;
-`candidatesTokenCount` excludes thinking, so output = candidates + thoughts. Streams have no
+`candidatesTokenCount` excludes thinking, so output = candidates + thoughts. Built-in tools (Search
+grounding, URL context, code execution) add `toolUsePromptTokenCount`: the prompt the tools fed the
+model, outside `promptTokenCount` and billed as input (docs/spec-notes.md), so input = prompt +
+tool-use prompt, and the tool-use share is kept apart. Streams have no
 terminal marker (EOF ends them) and repeat cumulative usage on every chunk: rather than decode each
 chunk, the family keeps a reference to the last chunk that mentions usage or a finish reason and
 decodes it once when the stream ends. Without `alt=sse` a stream is one JSON array, read as JSON.
@@ -11,9 +14,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from modelmeter import semconv as sc
 from modelmeter.instrument.providers.base import (
     Facts,
     WireFamily,
+    as_int,
     as_str,
     dig,
     error_type_of,
@@ -88,8 +93,12 @@ class Gemini(WireFamily):
         usage = doc.get("usageMetadata")
         if isinstance(usage, dict):
             thoughts = usage.get("thoughtsTokenCount") or 0
+            prompt = as_int(usage.get("promptTokenCount"))
+            tool_use = as_int(usage.get("toolUsePromptTokenCount"))
+            if tool_use is not None:
+                facts.extra(sc.MM_TOOL_USE_PROMPT_TOKENS, tool_use)
             facts.set_usage(
-                usage.get("promptTokenCount"),
+                prompt + (tool_use or 0) if prompt is not None else None,
                 (usage.get("candidatesTokenCount") or 0) + thoughts,
                 cache_read=usage.get("cachedContentTokenCount"),
                 reasoning=thoughts,

@@ -4,7 +4,10 @@ Usage: `prompt_tokens` already includes cached input and `completion_tokens` inc
 Streams carry usage only in one chunk (with `include_usage`, Mistral's finish chunk, Groq's
 `x_groq.usage`), so a chunk is decoded only when its bytes show something we do not know yet.
 Gateway extras read here: OpenRouter's top-level `provider` and `usage.cost`, and errors inside a
-200 (`finish_reason: "error"`); Vercel's `provider_metadata.gateway` (cost, routing).
+200 (`finish_reason: "error"`); Vercel's `provider_metadata.gateway` (cost, routing). Under BYOK
+(`usage.is_byok`) `usage.cost` is only the gateway's own fee: the provider bills the team the
+upstream cost (OpenRouter's `cost_details.upstream_inference_cost`), so the reported cost is their
+sum; Vercel's market cost comes from its metadata instead.
 """
 
 from __future__ import annotations
@@ -12,15 +15,18 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from modelmeter import semconv as sc
 from modelmeter.instrument.providers.base import (
     Facts,
     WireFamily,
+    as_decimal,
     as_str,
     dig,
     error_type_of,
     loads,
+    money,
 )
-from modelmeter.instrument.providers.gateway_extras import read_vercel_metadata
+from modelmeter.instrument.providers.gateway_extras import mark_byok, read_vercel_metadata
 from modelmeter.instrument.routes import VENDOR_PLATFORM
 
 _DONE = b"[DONE]"
@@ -30,7 +36,7 @@ _OUTPUT = re.compile(rb'"(?:content|reasoning_content|reasoning)"\s*:\s*"[^"]|"t
 # (literal probes: `in` / `bytes.find` beat a regex alternation several times over)
 _VENDOR_NEWS = (b'"usage":{', b'"usage": {', b'"finish_reason":"', b'"finish_reason": "', b'"error"')
 _GROQ_NEWS = (b'"x_groq"',)  # Groq's usage, served directly or passed through a gateway
-_GATEWAY_NEWS = (b'"provider_metadata"',)  # Vercel's gateway metadata
+_GATEWAY_NEWS = (b'"provider_metadata"', b'"providerMetadata"')  # Vercel's gateway metadata
 _NEWS = _VENDOR_NEWS + _GROQ_NEWS + _GATEWAY_NEWS
 _EMPTY: dict[str, Any] = {}
 
@@ -72,8 +78,7 @@ class OpenAIChat(WireFamily):
             else None
         )
         if isinstance(message, dict):
-            if "provider_metadata" in message:
-                read_vercel_metadata(dig(message, "provider_metadata", "gateway"), facts)
+            read_vercel_metadata(message, facts)
             facts.capture(message.get("content"))
 
     def read_event(self, event: str | None, data: bytes, facts: Facts) -> bool:
@@ -88,8 +93,7 @@ class OpenAIChat(WireFamily):
                 choices = doc.get("choices")
                 delta = choices[0].get("delta") if isinstance(choices, list) and choices else None
                 if isinstance(delta, dict):
-                    if "provider_metadata" in delta:
-                        read_vercel_metadata(dig(delta, "provider_metadata", "gateway"), facts)
+                    read_vercel_metadata(delta, facts)
                     facts.capture(delta.get("content"))
         return output
 
@@ -114,14 +118,26 @@ class OpenAIChat(WireFamily):
         if isinstance(usage, dict):
             read_usage(usage, facts)
             if "cost" in usage:
-                facts.report_cost(usage.get("cost"), "usage.cost")
-        if "provider_metadata" in doc:
-            read_vercel_metadata(dig(doc, "provider_metadata", "gateway"), facts)
+                _usage_cost(usage, facts)
+        read_vercel_metadata(doc, facts)
 
 
 def _has_news(data: bytes) -> bool:
     """Whether a chunk may say something beyond its text (`map` of a C method: no generator frame)."""
     return any(map(data.__contains__, _NEWS))
+
+
+def _usage_cost(usage: dict[str, Any], facts: Facts) -> None:
+    """A gateway's `usage.cost`; under BYOK plus the upstream cost the provider bills, when given."""
+    if usage.get("is_byok") is not True:
+        facts.report_cost(usage.get("cost"), "usage.cost")
+        return
+    mark_byok(facts)
+    fee = as_decimal(usage.get("cost"))
+    facts.extra(sc.MM_GATEWAY_BILLED_USD, money(fee))
+    upstream = as_decimal(dig(usage, "cost_details", "upstream_inference_cost"))
+    if upstream is not None:
+        facts.report_cost((fee or 0) + upstream, "usage.cost+cost_details.upstream_inference_cost")
 
 
 def read_usage(usage: dict[str, Any], facts: Facts) -> None:
@@ -131,6 +147,7 @@ def read_usage(usage: dict[str, Any], facts: Facts) -> None:
     cached = prompt_details.get("cached_tokens")
     if cached is None:
         cached = usage.get("prompt_cache_hit_tokens")  # DeepSeek
+    facts.service_tier = facts.service_tier or as_str(usage.get("service_tier"))  # Mistral
     facts.set_usage(
         usage.get("prompt_tokens"),
         usage.get("completion_tokens", 0),

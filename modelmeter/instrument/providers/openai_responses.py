@@ -1,9 +1,11 @@
 """OpenAI Responses API (`POST /v1/responses`): named SSE events, usage on the final response.
 
-Usage: `input_tokens` includes cached, `output_tokens` includes reasoning. The finish reason is the
-response `status` as sent (completed | incomplete | failed), like every family keeps its vendor's
-own word; `failed` also sets the error. Streams end with
-`response.completed|incomplete|failed` or a bare `error` event; there is no `[DONE]`.
+Usage: `input_tokens` includes cached reads and writes, `output_tokens` includes reasoning. The
+finish reason is the response `status` as sent (completed | incomplete | failed), like every family
+keeps its vendor's own word; `failed` also sets the error. Streams end with
+`response.completed|incomplete|failed` or a bare `error` event; there is no `[DONE]`. Through the
+Vercel AI Gateway the final response carries `provider_metadata.gateway` (cost, routing, generation
+id), in the JSON body and in `response.completed` alike.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from modelmeter.instrument.providers.base import (
     event_type,
     loads,
 )
+from modelmeter.instrument.providers.gateway_extras import read_vercel_metadata
 
 _TERMINAL = frozenset({"response.completed", "response.incomplete", "response.failed", "error"})
 _DECODED = _TERMINAL | {"response.created"}
@@ -36,7 +39,6 @@ _OUTPUT_EVENTS = frozenset(
 class OpenAIResponses(WireFamily):
     NAME = "openai.responses"
     OPERATION = "responses"
-    TERMINAL_EVENTS = _TERMINAL
     SKIM = (b"response.completed", b"response.incomplete", b"response.failed", b'"error"', b"event: error")
 
     def matches(self, path: str) -> bool:
@@ -78,10 +80,12 @@ def read_response(response: dict[str, Any], facts: Facts, *, final: bool = True)
             usage.get("input_tokens"),
             usage.get("output_tokens"),
             cache_read=dig(usage, "input_tokens_details", "cached_tokens"),
+            cache_write=dig(usage, "input_tokens_details", "cache_write_tokens"),
             reasoning=dig(usage, "output_tokens_details", "reasoning_tokens"),
         )
     if not final:
         return
+    read_vercel_metadata(response, facts)
     status = as_str(response.get("status"))
     if status:
         facts.finish_reason = status

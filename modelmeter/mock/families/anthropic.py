@@ -2,6 +2,12 @@
 
 `input_tokens` on the wire counts only uncached input; cache reads and writes come separately. A
 request with `cache_control` blocks writes its prefix on first sight and reads it afterwards.
+What a request turns on shows in the usage as the API reports it: extended thinking
+(`thinking.type` enabled or adaptive) as `output_tokens_details.thinking_tokens`, part of
+`output_tokens`; server tools (`web_search_*`, `web_fetch_*`) as `server_tool_use` request counts;
+context compaction (a `compact_*` edit in `context_management`) as a compaction step in
+`usage.iterations[]` whose tokens the top-level fields leave out. Streams send thinking, server-tool
+counts and iterations in the final `message_delta`.
 """
 
 from __future__ import annotations
@@ -10,7 +16,7 @@ from typing import Any
 
 from modelmeter.mock.answer import Answer, Ask, Frame, sse
 from modelmeter.mock.calls import MockUsage
-from modelmeter.mock.gateways import reported_cost, vercel_gateway_metadata
+from modelmeter.mock.gateways import is_byok, reported_cost, vercel_gateway_metadata
 from modelmeter.mock.text import (
     answer_pieces,
     count_tokens,
@@ -32,8 +38,8 @@ def _blocks(body: dict[str, Any]) -> list[Any]:
     return blocks
 
 
-def messages_usage(ask: Ask, output: int) -> tuple[MockUsage, dict[str, Any]]:
-    """Normalised usage and the wire usage object (uncached input apart from cache reads/writes)."""
+def messages_usage(ask: Ask, visible_output: int) -> tuple[MockUsage, dict[str, Any]]:
+    """Normalised usage (summed over every sampling step) and the wire usage object."""
     blocks = _blocks(ask.body)
     total = input_tokens(prompt_text(blocks))
     marked = [i for i, block in enumerate(blocks) if isinstance(block, dict) and block.get("cache_control")]
@@ -47,8 +53,9 @@ def messages_usage(ask: Ask, output: int) -> tuple[MockUsage, dict[str, Any]]:
             read = prefix
         else:
             write = prefix
-    usage = MockUsage(total, output, cache_read_tokens=read, cache_write_tokens=write)
-    wire = {
+    thinking = _thinking_tokens(ask.body, visible_output)
+    output = visible_output + thinking
+    wire: dict[str, Any] = {
         "input_tokens": total - read - write,
         "cache_creation_input_tokens": write,
         "cache_read_input_tokens": read,
@@ -59,7 +66,59 @@ def messages_usage(ask: Ask, output: int) -> tuple[MockUsage, dict[str, Any]]:
         "output_tokens": output,
         "service_tier": "standard",
     }
+    if thinking:
+        wire["output_tokens_details"] = {"thinking_tokens": thinking}
+    tools = _server_tool_use(ask.body)
+    if tools is not None:
+        wire["server_tool_use"] = tools
+    usage = MockUsage(
+        total, output, cache_read_tokens=read, cache_write_tokens=write, reasoning_tokens=thinking
+    )
+    if _compacts(ask.body):
+        # the compaction step reads the whole context and writes a summary; the top level stays
+        # the message step's, as the API reports it
+        summary = max(16, total // 8)
+        wire["iterations"] = [
+            {
+                "type": "compaction",
+                "input_tokens": total,
+                "output_tokens": summary,
+                "cache_read_input_tokens": 0,
+                "cache_creation_input_tokens": 0,
+            },
+            {
+                "type": "message",
+                "input_tokens": total - read - write,
+                "output_tokens": output,
+                "cache_read_input_tokens": read,
+                "cache_creation_input_tokens": write,
+            },
+        ]
+        usage = MockUsage(2 * total, summary + output, read, write, thinking)
     return usage, wire
+
+
+def _thinking_tokens(body: dict[str, Any], visible_output: int) -> int:
+    thinking = body.get("thinking")
+    if not isinstance(thinking, dict) or thinking.get("type") not in ("enabled", "adaptive"):
+        return 0
+    budget = thinking.get("budget_tokens")
+    tokens = 4 * visible_output + 11
+    return min(tokens, budget) if isinstance(budget, int) and budget > 0 else tokens
+
+
+def _server_tool_use(body: dict[str, Any]) -> dict[str, int] | None:
+    """One request per server tool the request offers (web search, web fetch), None without any."""
+    kinds = [str(t.get("type", "")) for t in body.get("tools") or () if isinstance(t, dict)]
+    search = sum(1 for kind in kinds if kind.startswith("web_search_"))
+    fetch = sum(1 for kind in kinds if kind.startswith("web_fetch_"))
+    return {"web_search_requests": search, "web_fetch_requests": fetch} if search or fetch else None
+
+
+def _compacts(body: dict[str, Any]) -> bool:
+    management = body.get("context_management")
+    edits = management.get("edits") if isinstance(management, dict) else None
+    return any(isinstance(e, dict) and str(e.get("type", "")).startswith("compact_") for e in edits or ())
 
 
 def build_messages(ask: Ask) -> Answer:
@@ -79,6 +138,7 @@ def build_messages(ask: Ask) -> Answer:
         finish_reason=stop_reason,
         content=content,
         served_by=ask.routing.served_by if ask.routing else None,
+        byok=is_byok(ask),
     )
     metadata = (
         {"provider_metadata": {"gateway": vercel_gateway_metadata(ask, usage)}}
@@ -104,8 +164,14 @@ def build_messages(ask: Ask) -> Answer:
         answer.body |= metadata
         answer.usage, answer.wire_usage, answer.reported_cost_usd = usage, wire, cost
         return answer
-    start_wire = {k: v for k, v in wire.items() if k != "output_tokens"} | {"output_tokens": 1}
-    start_usage = MockUsage(usage.input_tokens, 1, usage.cache_read_tokens, usage.cache_write_tokens)
+    start_keys = ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens", "cache_creation")
+    start_wire = {k: wire[k] for k in start_keys} | {"output_tokens": 1, "service_tier": "standard"}
+    start_usage = MockUsage(
+        sum(wire[k] for k in start_keys[:3]),
+        1,
+        wire["cache_read_input_tokens"],
+        wire["cache_creation_input_tokens"],
+    )
     frames = [
         Frame(
             sse({"type": "message_start", "message": skeleton | {"usage": start_wire}}, "message_start"),
@@ -131,10 +197,7 @@ def build_messages(ask: Ask) -> Answer:
         )
         for piece in pieces
     ]
-    delta_usage = {
-        k: wire[k]
-        for k in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens", "output_tokens")
-    }
+    delta_usage = {k: v for k, v in wire.items() if k not in ("cache_creation", "service_tier")}
     frames += [
         Frame(sse({"type": "content_block_stop", "index": 0}, "content_block_stop")),
         Frame(

@@ -11,7 +11,7 @@ from typing import Any
 
 from modelmeter.mock.answer import Answer, Ask
 from modelmeter.mock.calls import MockUsage
-from modelmeter.mock.gateways import reported_cost, vercel_gateway_metadata
+from modelmeter.mock.gateways import is_byok, reported_cost, vercel_gateway_metadata
 from modelmeter.mock.text import input_tokens, model_vendor, prompt_text, stable_int
 
 DEFAULT_DIMENSIONS = 16
@@ -52,11 +52,12 @@ def build_embeddings(ask: Ask) -> Answer:
         usage=usage,
         wire_usage=wire,
         served_by=ask.routing.served_by if ask.routing else None,
+        byok=is_byok(ask),
     )
     if ask.routing is not None:
         answer.reported_cost_usd = reported_cost(ask, usage)
-        if ask.routing.gateway == "vercel":
-            body["provider_metadata"] = {"gateway": vercel_gateway_metadata(ask, usage)}
+        if ask.routing.gateway == "vercel":  # top-level camelCase, as Vercel's embeddings page shows
+            body["providerMetadata"] = {"gateway": vercel_gateway_metadata(ask, usage)}
         else:
             wire["cost"] = float(answer.reported_cost_usd)
     return answer

@@ -2,6 +2,8 @@
 
 The model is in the URL. Streams are SSE framed with CRLF and end with the connection, with no
 marker; without `alt=sse` a stream is one JSON array sent in pieces. Usage is cumulative per chunk.
+A request offering built-in tools (Google Search, URL context, code execution) gets a tool-use prompt
+(`toolUsePromptTokenCount`, outside `promptTokenCount`, inside `totalTokenCount`), billed as input.
 """
 
 from __future__ import annotations
@@ -49,20 +51,42 @@ def gemini_usage(ask: Ask, output: int) -> tuple[MockUsage, dict[str, Any]]:
     prompt = input_tokens(prompt_text([ask.body.get("systemInstruction"), ask.body.get("contents")]))
     cached = prompt // 2 if ask.body.get("cachedContent") else implicit_cached_tokens(prompt)
     thoughts = reasoning_tokens(ask.model, output) if _thinks(ask) else 0
-    usage = MockUsage(prompt, output + thoughts, cache_read_tokens=cached, reasoning_tokens=thoughts)
+    tool_use = _tool_use_prompt_tokens(ask.body)
+    usage = MockUsage(
+        prompt + tool_use, output + thoughts, cache_read_tokens=cached, reasoning_tokens=thoughts
+    )
     wire: dict[str, Any] = {
         "promptTokenCount": prompt,
         "candidatesTokenCount": output,
-        "totalTokenCount": prompt + output + thoughts,
+        "totalTokenCount": prompt + output + thoughts + tool_use,
     }
     if cached:
         wire["cachedContentTokenCount"] = cached
     if thoughts:
         wire["thoughtsTokenCount"] = thoughts
+    if tool_use:
+        wire["toolUsePromptTokenCount"] = tool_use
+        wire["toolUsePromptTokensDetails"] = [{"modality": "TEXT", "tokenCount": tool_use}]
     wire["promptTokensDetails"] = [{"modality": "TEXT", "tokenCount": prompt}]
     if cached:
         wire["cacheTokensDetails"] = [{"modality": "TEXT", "tokenCount": cached}]
     return usage, wire
+
+
+_BUILT_IN_TOOLS = (
+    "googleSearch",
+    "google_search",
+    "urlContext",
+    "url_context",
+    "codeExecution",
+    "code_execution",
+)
+
+
+def _tool_use_prompt_tokens(body: dict[str, Any]) -> int:
+    """What the built-in tools feed the model (search results, fetched pages): 120 per tool offered."""
+    tools = [t for t in body.get("tools") or () if isinstance(t, dict)]
+    return 120 * sum(1 for tool in tools for name in _BUILT_IN_TOOLS if name in tool)
 
 
 def build_generate_content(ask: Ask) -> Answer:

@@ -13,7 +13,7 @@ from typing import Any
 
 from modelmeter.mock.answer import Answer, Ask, Frame, sse
 from modelmeter.mock.calls import MockUsage
-from modelmeter.mock.gateways import cost_fields, reported_cost, vercel_gateway_metadata
+from modelmeter.mock.gateways import cost_fields, is_byok, reported_cost, vercel_gateway_metadata
 from modelmeter.mock.text import (
     answer_pieces,
     count_tokens,
@@ -122,6 +122,7 @@ def build_chat(ask: Ask) -> Answer:
         finish_reason=finish,
         content=content,
         served_by=ask.routing.served_by if ask.routing else None,
+        byok=is_byok(ask),
     )
     cost = reported_cost(ask, usage) if ask.routing else None
     if not ask.streaming:

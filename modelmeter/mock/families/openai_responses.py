@@ -1,4 +1,8 @@
-"""OpenAI Responses API (`POST /v1/responses`): named SSE events, usage only in the terminal event."""
+"""OpenAI Responses API (`POST /v1/responses`): named SSE events, usage only in the terminal event.
+
+Through the Vercel AI Gateway the final response carries `provider_metadata.gateway` (routing, cost,
+generation id), in the JSON body and in `response.completed`.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from typing import Any
 from modelmeter.mock.answer import Answer, Ask, Frame, sse
 from modelmeter.mock.calls import MockUsage
 from modelmeter.mock.families.openai_chat import openai_snapshot
+from modelmeter.mock.gateways import is_byok, reported_cost, vercel_gateway_metadata
 from modelmeter.mock.text import (
     answer_pieces,
     count_tokens,
@@ -92,10 +97,16 @@ def build_response(ask: Ask) -> Answer:
         response_id=response_id,
         finish_reason=status,
         content=content,
+        served_by=ask.routing.served_by if ask.routing else None,
+        byok=is_byok(ask),
     )
+    cost = None
+    if ask.routing is not None:
+        final["provider_metadata"] = {"gateway": vercel_gateway_metadata(ask, usage)}
+        cost = reported_cost(ask, usage)
     if not ask.streaming:
         answer.body = final
-        answer.usage, answer.wire_usage = usage, wire
+        answer.usage, answer.wire_usage, answer.reported_cost_usd = usage, wire, cost
         return answer
     events: list[tuple[str, dict[str, Any], str]] = [
         ("response.created", {"response": skeleton}, ""),
@@ -138,6 +149,7 @@ def build_response(ask: Ask) -> Answer:
             terminal=True,
             usage=usage,
             wire_usage=wire,
+            cost=cost,
         )
     )
     answer.frames = frames

@@ -6,14 +6,14 @@ from modelmeter.reports.model import Report
 from modelmeter.reports.render.data import render_json, write_tables
 from modelmeter.reports.render.html import render_html
 from modelmeter.reports.render.markdown import render_markdown
-from modelmeter.reports.render.terminal import render_terminal
+from modelmeter.reports.render.terminal import render_terminal, render_text
 
 TEXT_FORMATS = ("table", "html", "md", "json")
 FILE_FORMATS = ("csv", "parquet")
 
 
 def render(report: Report, fmt: str) -> str:
-    """The report as text in `fmt` (html, md or json; `table` renders to a plain-text rich console)."""
+    """The report as text in `fmt` (html, md or json; `table` is the terminal output at 80 columns)."""
     if fmt == "html":
         return render_html(report)
     if fmt == "md":
@@ -21,13 +21,7 @@ def render(report: Report, fmt: str) -> str:
     if fmt == "json":
         return render_json(report)
     if fmt == "table":
-        import io
-
-        from rich.console import Console
-
-        console = Console(record=True, width=160, file=io.StringIO())
-        render_terminal(report, console)
-        return console.export_text()
+        return render_text(report)
     raise ValueError(f"unknown format {fmt!r}: choose from {', '.join(TEXT_FORMATS + FILE_FORMATS)}")
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import polars as pl
 
 from modelmeter.reports.model import Report
-from modelmeter.reports.render.charts import vega_lite
+from modelmeter.reports.render.charts import chart_spec
 
 
 def _json_default(value: Any) -> Any:
@@ -43,6 +43,7 @@ def render_json(report: Report) -> str:
         "filters": report.filters,
         "based_on_calls": report.based_on,
         "summary": report.summary,
+        "findings": [{"text": f.text, "section": f.section, "level": f.level} for f in report.findings],
         "headlines": [
             {
                 "key": h.key,
@@ -60,7 +61,7 @@ def render_json(report: Report) -> str:
             t.name: {"title": t.title, "description": t.description, "rows": t.frame.to_dicts()}
             for t in report.tables
         },
-        "charts": {c.name: vega_lite(c, report.table(c.table).frame) for c in report.charts},
+        "charts": {c.name: chart_spec(c, report) for c in report.charts},
         "notes": report.notes,
     }
     return json.dumps(document, default=_json_default, indent=2)
@@ -86,7 +87,7 @@ def _frame(report: Report, table: str | None) -> tuple[str, pl.DataFrame]:
 
 def frame_csv(report: Report, table: str | None = None) -> str:
     """One table (`table`, else the main one) as CSV text, for stdout."""
-    return _frame(report, table)[1].write_csv()
+    return _frame(report, table)[1].write_csv(float_scientific=False)
 
 
 def write_tables(report: Report, fmt: str, out: Path, table: str | None = None) -> list[Path]:
@@ -104,7 +105,7 @@ def write_tables(report: Report, fmt: str, out: Path, table: str | None = None) 
         out.mkdir(exist_ok=True)
     for path, frame in selected.items():
         if fmt == "csv":
-            frame.write_csv(path)
+            frame.write_csv(path, float_scientific=False)  # never 1e-05 in a spreadsheet
         else:
             frame.write_parquet(path)
     return list(selected)

@@ -1,6 +1,6 @@
 """Synthetic but realistic `calls` rows, generated inside DuckDB with range() (10M rows in seconds).
 
-Used by the report tests and the benchmark, and handy for trying reports without traffic. The traffic
+Used by the report tests and bench/bench_reports.py, and handy for trying reports without traffic. The traffic
 has the shapes the reports look for: several workflows, teams and tiers over four vendors plus an
 unpriced self-hosted model; one workflow half migrated to a gateway (so compare has two arms);
 streams with and without usage; 429s, 5xx and timeouts, with a provider outage 60% into the span; retries,
@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 import duckdb
 
-from modelmeter.reports.pricing import unit_prices
+from modelmeter.pricing import list_rates
 
 DEFAULT_START = datetime(2026, 11, 2, tzinfo=UTC)  # a Monday
 OUTAGE_PROVIDER = "anthropic"
@@ -380,7 +380,12 @@ def _mix_values(at: datetime) -> str:
     ) in enumerate(_MIX):
         model = _MODELS[model_name]
         high = 1000 if index == len(_MIX) - 1 else low + round(1000 * share / total)
-        prices = unit_prices(model_name, at)
+        rates = list_rates(model_name, at)
+        # USD per 1M tokens of plain input, output and cache reads; NULL when unpriced
+        per_million: list[float | None] = [None, None, None]
+        if rates is not None:
+            per_token = (rates.per_input, rates.per_output, rates.per_input + rates.per_cache_read)
+            per_million = [float(rate * 1_000_000) for rate in per_token]
         provider = model_name.split("/")[0]
         gw_server, gw_auth, gw_cost_source = _GATEWAYS.get(gateway or "", (None, None, None))
         values = [
@@ -415,9 +420,7 @@ def _mix_values(at: datetime) -> str:
             _sql_num(model.ms_per_token),
             _sql_num(model.cache_share),
             _sql_num(model.reasoning_share),
-            _sql_num(prices.input if prices else None),
-            _sql_num(prices.output if prices else None),
-            _sql_num(prices.cache_read if prices else None),
+            *(_sql_num(price) for price in per_million),
         ]
         rows.append("(" + ", ".join(values) + ")")
         low = high

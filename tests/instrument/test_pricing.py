@@ -1,0 +1,65 @@
+"""The shim's estimate and ingest's are one price: the same call, priced in the app and again at ingest."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+
+import orjson
+import pytest
+from support.ingest import rows
+from support.recorder import Recorder
+from support.sdk_calls import CASES
+
+import modelmeter
+from modelmeter import semconv as sc
+from modelmeter.ingest.pipeline import ingest_paths
+from modelmeter.instrument.pricing import estimate_call
+from modelmeter.mock import MockProviders
+from modelmeter.pricing import STORED_COST
+
+
+@pytest.mark.parametrize(
+    ("name", "stream"),
+    [
+        pytest.param(name, stream, id=f"{name}-{'sse' if stream else 'json'}")
+        for name, case in CASES.items()
+        for stream in ((False, True) if case.streams else (False,))
+    ],
+)
+async def test_the_shims_estimate_is_what_ingest_stores_for_the_call(
+    mock: MockProviders, fake_keys: dict[str, str], tmp_path: Path, name: str, stream: bool
+) -> None:
+    case = CASES[name]
+    spool = tmp_path / "spool"
+    modelmeter.instrument(spool=str(spool), endpoints=mock.endpoints)
+    try:
+        await case.run(mock, fake_keys, stream, False)
+        assert modelmeter.flush()
+    finally:
+        modelmeter.uninstrument()
+    (record,) = [
+        orjson.loads(line) for path in spool.glob("*.ndjson") for line in path.read_bytes().splitlines()
+    ]
+
+    db = tmp_path / "calls.duckdb"
+    ingest_paths([spool], db, prices_path=tmp_path / "no-overrides.toml")
+    ((stored, source),) = rows(db, "SELECT cost_usd, cost_source FROM calls")
+
+    assert stored is not None, "every mock model has a genai-prices price"
+    assert (record["cost_source"], Decimal(record["cost_usd"]).quantize(STORED_COST, ROUND_HALF_UP)) == (
+        source,
+        stored,
+    )
+
+
+@pytest.mark.parametrize("name", list(CASES))
+async def test_a_span_priced_from_its_own_attributes_costs_what_it_says(
+    recorder: Recorder, mock: MockProviders, fake_keys: dict[str, str], name: str
+) -> None:
+    """`estimate_call` reads the price key and usage from the attributes as ingest reads a record."""
+    await CASES[name].run(mock, fake_keys, False, False)
+    (span,) = recorder.spans()
+    attributes = dict(span.attributes or {})
+    assert span.start_time is not None
+    assert estimate_call(attributes, span.start_time) == Decimal(attributes[sc.MM_COST_USD])

@@ -1,0 +1,3 @@
+from acme_llm_kit.client import Chat
+
+__all__ = ["Chat"]

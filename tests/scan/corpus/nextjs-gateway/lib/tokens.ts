@@ -1,0 +1,5 @@
+import { encode } from 'gpt-tokenizer';
+
+export function countTokens(text: string): number {
+  return encode(text).length;
+}

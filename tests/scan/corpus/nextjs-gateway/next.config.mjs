@@ -1,0 +1,3 @@
+/** @type {import('next').NextConfig} */
+const nextConfig = { experimental: { serverActions: { bodySizeLimit: '2mb' } } };
+export default nextConfig;
