@@ -151,7 +151,7 @@ MATRIX: dict[str, Case] = {
     "mock port out of range": case("mock --port 70000", USAGE, "--port"),
     "mock port in use": case("mock --vendor openai --port {busy_port}", FAILED, "cannot listen"),
     # scan, run, demo
-    "scan missing path": case("scan {missing}", USAGE, "does not exist"),
+    "scan missing path": case("scan {missing}", USAGE, "no such file"),
     "scan unknown format": case("scan {d} -f xml", USAGE, "xml"),
     "run without a command": case("run", USAGE, "--"),
     "run a script without its run bit": case("run -- {d}/script.py", 126, "permission denied", "python"),
