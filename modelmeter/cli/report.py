@@ -20,23 +20,25 @@ FORMATS = ("table", "html", "md", "csv", "json", "parquet")
 # The tables each report writes as CSV or Parquet, its main table first (a file path gets that one).
 # tests/cli check this against the reports' own output.
 TABLES = {
-    "inventory": ("workflows", "direct_keys", "inventory", "unpriced_models"),
-    "cost": (
-        "spend_by_day", "spend_by_day_and_dimension", "spend_by_week", "spend_by_provider", "spend_by_model",
-        "spend_by_workflow", "spend_by_team", "spend_by_tier", "spend_by_route", "tokens_by_kind",
-        "reported_vs_estimated", "top_movers",
+    "inventory": (
+        "workflows", "direct_keys", "inventory", "unpriced_models", "keys_in_code", "keys_not_seen", "units",
     ),
-    "latency": ("latency_by_model", "latency_by_day"),
+    "cost": (
+        "spend_by_day", "spend_by_provider", "spend_by_workflow", "spend_by_day_and_dimension",
+        "spend_by_week", "spend_by_model", "spend_by_team", "spend_by_tier", "spend_by_route",
+        "tokens_by_kind", "reported_vs_estimated", "top_movers",
+    ),
+    "latency": ("latency_by_model", "latency_spread", "latency_by_day"),
     "failover": (
-        "outage_windows", "workflows_without_fallback", "failures_by_provider_model_route", "fallbacks",
-        "errors_by_day",
+        "outage_windows", "workflows_without_fallback", "errors_by_hour", "failures_by_provider_model_route",
+        "fallbacks", "errors_by_day",
     ),
     "compare": ("comparison", "arms"),
     "tiers": ("policy_check", "violations", "savings"),
     "weekly": (
-        "spend_by_day", "spend_by_provider", "spend_by_workflow", "top_movers", "direct_keys",
-        "latency_by_model", "outage_windows", "workflows_without_fallback", "comparison", "violations",
-        "savings",
+        "spend_by_day", "spend_by_provider", "spend_by_workflow", "top_movers", "direct_keys", "comparison",
+        "outage_windows", "workflows_without_fallback", "errors_by_hour", "latency_by_model",
+        "latency_spread", "violations", "savings", "budgets",
     ),
     "plan": ("plan", "changes"),
 }  # fmt: skip

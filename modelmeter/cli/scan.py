@@ -100,7 +100,7 @@ def _store(result: ScanResult, db: Path) -> None:
 
     try:
         scan_id = save(result, db)
-    except (duckdb.Error, OSError) as exc:
+    except (duckdb.Error, OSError, ValueError) as exc:  # ValueError: a damaged database
         _fail(f"cannot store the scan in {db}: {str(exc).splitlines()[0]}")
     typer.echo(f"stored scan {scan_id} in {db}", err=True)
 

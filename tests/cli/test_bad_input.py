@@ -96,7 +96,7 @@ MATRIX: dict[str, Case] = {
     ),
     # report: the database
     "report missing database": case("report cost --db {missing}.duckdb", NO_DATA, "no database", "ingest"),
-    "report corrupt database": case("report cost --db {corrupt}", NO_DATA, "cannot open", "duckdb"),
+    "report corrupt database": case("report cost --db {corrupt}", NO_DATA, "damaged", "backup"),
     "report foreign database": case("report cost --db {foreign}", NO_DATA, "no `calls` table"),
     "report empty database": case("report cost --db {empty}", NO_DATA, "no calls yet"),
     # check
@@ -122,7 +122,7 @@ MATRIX: dict[str, Case] = {
     "check missing database": case(
         "check --db {missing}.duckdb --config {d}/ok.toml", NO_DATA, "no database"
     ),
-    "check corrupt database": case("check --db {corrupt} --config {d}/ok.toml", NO_DATA, "cannot open"),
+    "check corrupt database": case("check --db {corrupt} --config {d}/ok.toml", NO_DATA, "damaged"),
     "check empty database": case("check --db {empty} --config {d}/ok.toml", NO_DATA, "no calls yet"),
     # ingest and reprice
     "ingest missing path": case("ingest {missing}/spool --db {d}/new.duckdb", USAGE, "no such file"),
