@@ -8,9 +8,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from support.synthetic_calls import create_database
+from support.synthetic_calls import generate_calls
 
 from modelmeter.cli.times import parse_time
+from modelmeter.ingest.store import open_store
 
 CLI = str(Path(sys.executable).with_name("modelmeter"))
 NOW = datetime(2026, 11, 12, 15, 30, tzinfo=UTC)  # a Thursday
@@ -50,7 +51,9 @@ def test_anything_else_is_refused_with_the_forms_listed(text: str) -> None:
 @pytest.fixture(scope="module")
 def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("times") / "calls.duckdb"
-    create_database(str(path), 2_000, start=datetime.now(UTC) - timedelta(days=6), days=7).close()
+    con = open_store(path)  # as ingest leaves a database, so reprice accepts it too
+    generate_calls(con, 2_000, start=datetime.now(UTC) - timedelta(days=6), days=7)
+    con.close()
     return path
 
 

@@ -607,10 +607,12 @@ def generate_calls(
 def create_database(
     path: str, rows: int, *, start: datetime = DEFAULT_START, days: int = 28
 ) -> duckdb.DuckDBPyConnection:
-    """A new DuckDB file with the modelmeter schema (migrations recorded, as ingest leaves it, so every
-    command accepts it) and `rows` synthetic calls, left open."""
-    from modelmeter.ingest.store import open_store
+    """A new DuckDB file with the modelmeter schema and `rows` synthetic calls, left open."""
+    from modelmeter.ingest.schema import MIGRATIONS
 
-    con = open_store(path)
+    con = duckdb.connect(path)
+    con.execute("SET TimeZone = 'UTC'")
+    for migration in MIGRATIONS:
+        con.execute(migration)
     generate_calls(con, rows, start=start, days=days)
     return con
