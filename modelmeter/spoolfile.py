@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 OPEN_SUFFIX = ".open"
+_HIDDEN_SUFFIX = ".new"  # a file being created, before it is locked and named `.open`
 QUARANTINE_DIR = "quarantine"  # inside the spool directory; `ingest` never reads it as input
 DIR_MODE = 0o700
 FILE_MODE = 0o600
@@ -109,7 +110,7 @@ class SpoolFile:
         self.opened_at = time.monotonic()
         # made under a hidden name and locked before it is named `.open`: `recover` must never
         # find an `.open` file that is not locked yet while its writer lives
-        hidden = directory / f".{name}.new"
+        hidden = directory / f".{name}{_HIDDEN_SUFFIX}"
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | os.O_CLOEXEC
         self._fd: int | None = os.open(hidden, flags, FILE_MODE)
         try:
@@ -220,10 +221,24 @@ def open_files(directory: Path) -> Iterator[Path]:
 
 
 def recover(directory: Path) -> list[Recovered]:
-    """Seal every `.open` file in `directory` whose writer is gone; live writers' files are left."""
+    """Seal every `.open` file in `directory` whose writer is gone; live writers' files are left.
+
+    Also removes the hidden, still unnamed files of writers that died while creating one (a
+    minute old at least: a live writer names its file at once, but may not have locked it yet)."""
+    for hidden in sorted(directory.glob(f".*{_HIDDEN_SUFFIX}")):
+        with contextlib.suppress(OSError):
+            if time.time() - hidden.stat().st_mtime < 60:
+                continue
+            fd = os.open(hidden, os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # BlockingIOError: a writer is naming it
+                hidden.unlink()
+            finally:
+                os.close(fd)
     found = []
     for path in open_files(directory):
-        with contextlib.suppress(FileNotFoundError):  # another recoverer got there first
+        # gone: another recoverer got there first; no permission: not ours to seal
+        with contextlib.suppress(FileNotFoundError, PermissionError):
             recovered = recover_file(path)
             if recovered is not None:
                 found.append(recovered)

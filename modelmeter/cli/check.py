@@ -50,6 +50,7 @@ def register(app: typer.Typer) -> None:
         ),
         fmt: str = typer.Option("table", "--format", "-f", help="table or json."),
     ) -> None:
+        from modelmeter.ingest.store import DamagedDatabase, damage_reported
         from modelmeter.reports import ReportDataError, default_db_path, open_db
         from modelmeter.reports.budgets import (
             SCOPES,
@@ -83,7 +84,10 @@ def register(app: typer.Typer) -> None:
                         f"at all: a typo? known {budget.scope}s: {names}",
                         exits.USAGE,
                     )
-            checks = check_budgets(con, budgets, when)
+            with damage_reported(db or default_db_path()):
+                checks = check_budgets(con, budgets, when)
+        except DamagedDatabase as exc:
+            raise exits.fail("check", str(exc), exits.NO_DATA) from exc
         finally:
             con.close()
         _print(checks, when, fmt)

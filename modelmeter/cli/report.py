@@ -204,6 +204,7 @@ def _check_target(output: Path, fmt: str) -> None:
 
 
 def _build(kind: str, db: Path | None, params: ReportParams) -> Report:
+    from modelmeter.ingest.store import DamagedDatabase, damage_reported
     from modelmeter.reports import ReportDataError, build_report, default_db_path, open_db
     from modelmeter.reports.source import known_values
 
@@ -225,7 +226,10 @@ def _build(kind: str, db: Path | None, params: ReportParams) -> Report:
         elif kind == "compare":
             _check_names("--a", (a,) if a else (), ["direct", "gateway"])
             _check_names("--b", (b,) if b else (), ["direct", "gateway"])
-        return build_report(kind, con, params)
+        with damage_reported(db or default_db_path()):
+            return build_report(kind, con, params)
+    except DamagedDatabase as exc:
+        raise exits.fail("report", str(exc), exits.NO_DATA) from exc
     except ValueError as exc:  # a bad --by, a missing or malformed --policy
         raise exits.usage("report", str(exc)) from exc
     except ReportDataError as exc:

@@ -24,7 +24,13 @@ from modelmeter import spoolfile
 from modelmeter.ingest import otlp, pricing, records
 from modelmeter.ingest.fold import fold_foreign
 from modelmeter.ingest.load import Loader
-from modelmeter.ingest.store import default_home, default_spool_dir, open_store
+from modelmeter.ingest.store import (
+    damage_reported,
+    default_home,
+    default_spool_dir,
+    open_store,
+    private_files,
+)
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -125,6 +131,7 @@ def content_hash(path: Path, size: int) -> str:
     return digest.hexdigest()
 
 
+@private_files()
 def ingest_paths(
     paths: Sequence[Path] | None,
     db_path: Path,
@@ -139,21 +146,22 @@ def ingest_paths(
     files = discover(roots)
     overrides = pricing.load_overrides(prices_path or default_prices_path())
     summary = IngestSummary()
-    con = open_store(db_path)
-    try:
-        loader = Loader(con, overrides)
-        with tempfile.TemporaryDirectory(prefix="modelmeter-ingest-") as scratch:
-            ingestor = _Ingestor(con, loader, Path(scratch), summary)
-            ingestor.torn = torn
-            for path in files:
-                ingestor.add(path)
-                if ingestor.staged_spans >= batch_spans:
-                    ingestor.commit()
-                if on_file:
-                    on_file(path, path.stat().st_size)
-            ingestor.commit()
-    finally:
-        con.close()
+    with damage_reported(db_path):
+        con = open_store(db_path)
+        try:
+            loader = Loader(con, overrides)
+            with tempfile.TemporaryDirectory(prefix="modelmeter-ingest-") as scratch:
+                ingestor = _Ingestor(con, loader, Path(scratch), summary)
+                ingestor.torn = torn
+                for path in files:
+                    ingestor.add(path)
+                    if ingestor.staged_spans >= batch_spans:
+                        ingestor.commit()
+                    if on_file:
+                        on_file(path, path.stat().st_size)
+                ingestor.commit()
+        finally:
+            con.close()
     return summary
 
 
@@ -319,23 +327,25 @@ class RepriceSummary:
     unpriced: int
 
 
+@private_files()
 def reprice(
     db_path: Path, *, since: datetime | None = None, prices_path: Path | None = None
 ) -> RepriceSummary:
     """Recompute stored cost estimates with today's price data and overrides, one columnar UPDATE."""
     overrides = pricing.load_overrides(prices_path or default_prices_path())
-    con = open_store(db_path)
-    try:
-        loader = Loader(con, overrides)
-        since_ns = None if since is None else int(since.timestamp()) * 10**9 + since.microsecond * 1000
-        con.execute("BEGIN TRANSACTION")
+    with damage_reported(db_path):
+        con = open_store(db_path)
         try:
-            calls = loader.reprice(since_ns)
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        row = con.execute("SELECT count(*) FROM calls WHERE cost_usd IS NULL").fetchone()
-        return RepriceSummary(calls, int(row[0]) if row else 0)
-    finally:
-        con.close()
+            loader = Loader(con, overrides)
+            since_ns = None if since is None else int(since.timestamp()) * 10**9 + since.microsecond * 1000
+            con.execute("BEGIN TRANSACTION")
+            try:
+                calls = loader.reprice(since_ns)
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            row = con.execute("SELECT count(*) FROM calls WHERE cost_usd IS NULL").fetchone()
+            return RepriceSummary(calls, int(row[0]) if row else 0)
+        finally:
+            con.close()

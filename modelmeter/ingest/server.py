@@ -200,6 +200,7 @@ class _ClientGone(Exception):
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     timeout = IDLE_SECONDS
+    disable_nagle_algorithm = True  # headers and body go out as two writes: no delayed-ACK stall
     server: OtlpServer
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -407,7 +408,7 @@ def gunzipped_size(raw: bytes, limit: int) -> int | None:
     data = raw
     while data:
         decompressor = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
-        while data:
+        while data and not decompressor.eof:
             total += len(decompressor.decompress(data, _READ_CHUNK))
             if total > limit:
                 return None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -62,15 +63,12 @@ def open_store(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyC
 def connect_checked(path: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:
     """duckdb.connect, with a damaged file turned into DamagedDatabase (a file another process
     holds is not damaged: that error passes through)."""
-    try:
+    with damage_reported(path):
         con = duckdb.connect(str(path), read_only=read_only)
-    except duckdb.IOException as exc:
-        if "lock" in str(exc).lower():
-            raise
-        raise DamagedDatabase(damaged_message(path, str(exc).splitlines()[0])) from exc
-    except (duckdb.SerializationException, duckdb.InternalException) as exc:
-        raise DamagedDatabase(damaged_message(path, str(exc).splitlines()[0])) from exc
-    row = con.execute("SELECT total_blocks, block_size FROM pragma_database_size()").fetchone()
+    found = con.execute(
+        "SELECT total_blocks, block_size FROM pragma_database_size() WHERE database_name = current_database()"
+    ).fetchall()
+    row = found[0] if found else None
     if row is not None and path.exists():
         expected = _HEADER_BYTES + int(row[0]) * int(row[1])
         if int(row[0]) and path.stat().st_size < expected:
@@ -78,6 +76,25 @@ def connect_checked(path: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection
             reason = f"it is {path.stat().st_size} bytes, its own index needs {expected}: truncated"
             raise DamagedDatabase(damaged_message(path, reason))
     return con
+
+
+# what DuckDB says when a file's bytes are wrong, on opening it or on reading a block later
+_DAMAGE_SIGNS = ("corrupt", "checksum", "could not read enough bytes", "not a valid duckdb database")
+
+
+@contextlib.contextmanager
+def damage_reported(path: Path) -> Iterator[None]:
+    """Turn DuckDB's errors about a damaged file into DamagedDatabase (other errors pass)."""
+    try:
+        yield
+    except duckdb.Error as exc:
+        error: BaseException | None = exc
+        while error is not None:  # a failed ROLLBACK after a failed read hides the first error
+            first_line = (str(error).splitlines() or [type(error).__name__])[0]
+            if isinstance(error, duckdb.Error) and any(s in first_line.lower() for s in _DAMAGE_SIGNS):
+                raise DamagedDatabase(damaged_message(path, first_line)) from exc
+            error = error.__context__
+        raise
 
 
 def damaged_message(path: Path, reason: str) -> str:
@@ -101,6 +118,17 @@ def damaged_message(path: Path, reason: str) -> str:
             "(re-ingest the original files if you still have them)"
         )
     return f"the database {path} is damaged ({reason}): restore it from a backup, {rebuild}"
+
+
+@contextlib.contextmanager
+def private_files() -> Iterator[None]:
+    """Files made meanwhile are the owner's only (the write-ahead log and DuckDB's spill files
+    appear while the store is written); the caller's umask comes back afterwards."""
+    previous = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(previous)
 
 
 def make_private(path: Path) -> None:

@@ -100,8 +100,8 @@ class SpoolWriter:
     """Appends records to the current spool file; rotates and seals files by the rules above.
 
     It also keeps exact counts of the spans that never reached the spool, by reason
-    (`count_dropped`), and writes them as `{"kind": "dropped", ...}` lines (DROPPED_KEYS) as soon
-    as the spool takes writes again, fsynced, so that reports can say how many calls are missing."""
+    (`count_dropped`), and writes them as `{"kind": "dropped", ...}` lines as soon as the spool
+    takes writes again, fsynced, so that reports can say how many calls are missing."""
 
     def __init__(
         self,
@@ -148,11 +148,6 @@ class SpoolWriter:
             else:
                 entry[0] += count
                 entry[2] = now
-
-    def dropped(self) -> dict[str, int]:
-        """Counts not yet written to the spool, by reason."""
-        with self._dropped_lock:
-            return {reason: entry[0] for reason, entry in self._dropped.items()}
 
     def close(self) -> None:
         """Seal the current file (fsync + rename to `.ndjson`); the next write opens a new one."""

@@ -142,8 +142,8 @@ def not_recorded_note(con: duckdb.DuckDBPyConnection, params: ReportParams) -> s
         "SELECT sum(count) FROM dropped WHERE (?::TIMESTAMPTZ IS NULL OR to_time >= ?::TIMESTAMPTZ) "
         "AND (?::TIMESTAMPTZ IS NULL OR from_time < ?::TIMESTAMPTZ)",
         [params.since, params.since, params.until, params.until],
-    ).fetchone()
-    missing = int(row[0]) if row and row[0] else 0
+    ).fetchall()
+    missing = int(row[0][0] or 0)
     if not missing:
         return None
     return (

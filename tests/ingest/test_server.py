@@ -3,11 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import os
-import signal
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,8 +10,9 @@ import httpx
 import orjson
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
-from support.ingest import cli, rows, run_cli
+from support.ingest import rows, run_cli
 from support.otlp import genai_current, genai_deprecated, otlp_json, otlp_proto, span
+from support.serve import Receiver, free_port
 
 from modelmeter.ingest import otlp
 from modelmeter.ingest.pipeline import ingest_paths
@@ -24,39 +20,6 @@ from modelmeter.ingest.pipeline import ingest_paths
 TOKEN = "test-token-FAKE-0000"
 PROTOBUF = {"Content-Type": "application/x-protobuf"}
 JSON = {"Content-Type": "application/json"}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class Receiver:
-    def __init__(self, spool: Path, *args: str) -> None:
-        self.spool = spool
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}/v1/traces"
-        env = {**os.environ, "MODELMETER_SPOOL": str(spool)}
-        command = [cli(), "serve", "--port", str(self.port), "--max-bytes", "200000", *args]
-        self.process = subprocess.Popen(
-            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
-            except OSError as refused:
-                if self.process.poll() is not None:
-                    reason = self.process.stderr.read() if self.process.stderr else "serve exited"
-                    raise RuntimeError(reason) from refused
-                time.sleep(0.05)
-        raise RuntimeError("serve did not start")
-
-    def stop(self) -> None:
-        self.process.send_signal(signal.SIGTERM)
-        self.process.wait(timeout=20)
 
 
 @pytest.fixture
@@ -125,7 +88,7 @@ def test_spans_with_bad_ids_are_a_partial_success_in_the_request_encoding(receiv
 
 def test_binding_beyond_loopback_needs_a_token(tmp_path: Path) -> None:
     refused = run_cli(
-        "serve", "--host", "0.0.0.0", "--port", str(_free_port()), env={"MODELMETER_SERVE_TOKEN": ""}
+        "serve", "--host", "0.0.0.0", "--port", str(free_port()), env={"MODELMETER_SERVE_TOKEN": ""}
     )
     assert refused.returncode == 64
     assert "without a bearer token" in refused.stderr
