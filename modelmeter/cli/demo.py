@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shlex
 from pathlib import Path
 from typing import Annotated
 
@@ -46,8 +45,6 @@ def register(app: typer.Typer) -> None:
 
         chosen = home or Path(os.environ.get("MODELMETER_HOME") or DEFAULT_HOME)
         try:
-            result = run_demo(chosen, force=force)
+            run_demo(chosen, force=force)
         except DemoError as error:
             raise exits.fail("demo", str(error), exits.FAILED) from error
-        home_line = f"export MODELMETER_HOME={shlex.quote(str(result.home))}"
-        typer.echo(f"\nTo explore it with the commands in the README:\n  {home_line}")

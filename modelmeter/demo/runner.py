@@ -13,6 +13,7 @@ as an ImportError), and after the home is checked (a refusal comes at once).
 
 from __future__ import annotations
 
+import shlex
 import shutil
 import time
 from collections.abc import Iterator
@@ -281,6 +282,5 @@ def _print_summary(
     say(f"  Markdown:    {home / REPORT_MD}", whole=True)
     say()
     say("Next commands", "bold")
-    db = home / DB_NAME
-    say(f"  modelmeter report compare --db {db}", whole=True)
-    say(f"  modelmeter check --db {db} --config {home / 'budgets.toml'}", whole=True)
+    say(f"  export MODELMETER_HOME={shlex.quote(str(home))}", whole=True)
+    say("  modelmeter report compare; modelmeter check   (from any directory, as in the README)")

@@ -84,7 +84,7 @@ MATRIX: dict[str, Case] = {
         "report cost --db {good} -f md --table spend_by_day", USAGE, "--table", "csv"
     ),
     "report --table unknown": case(
-        "report cost --db {good} -f csv --table spend", USAGE, "spend", "spend_by_day, spend_by_day_and"
+        "report cost --db {good} -f csv --table spend", USAGE, "spend", "spend_by_day, spend_by_provider"
     ),
     "report -o suffix against --format": case(
         "report cost --db {good} -f parquet -o {d}/x.csv", USAGE, ".csv", "parquet"
