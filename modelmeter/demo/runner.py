@@ -283,4 +283,4 @@ def _print_summary(
     say()
     say("Next commands", "bold")
     say(f"  export MODELMETER_HOME={shlex.quote(str(home))}", whole=True)
-    say("  modelmeter report compare; modelmeter check   (from any directory, as in the README)")
+    say("  modelmeter report compare; modelmeter check   (the README's tour)")
