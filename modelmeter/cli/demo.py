@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from modelmeter.cli import exits
+
 DEFAULT_HOME = Path("modelmeter-demo")
 
 
@@ -34,6 +36,9 @@ def register(app: typer.Typer) -> None:
         gateway mid-week. The spans are ingested into DuckDB and the weekly report is written as HTML
         and Markdown.
 
+        Exit code: 0 done; 1 it cannot run (the provider SDKs of the `demo` extra are missing, or the
+        home is not empty) or failed, leaving none of its files behind.
+
         Example: modelmeter demo --home /tmp/mm-demo
         """
         from modelmeter.demo import DemoError, run_demo
@@ -42,5 +47,4 @@ def register(app: typer.Typer) -> None:
         try:
             run_demo(chosen, force=force)
         except DemoError as error:
-            typer.secho(f"modelmeter demo: {error}", err=True, fg=typer.colors.RED)
-            raise typer.Exit(2) from error
+            raise exits.fail("demo", str(error), exits.FAILED) from error

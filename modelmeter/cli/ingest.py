@@ -1,7 +1,8 @@
 """`modelmeter ingest` and `modelmeter reprice`: thin layers over modelmeter.ingest.pipeline.
 
 Exit codes of `ingest`: 0 everything ingested; 3 ingested, but some input was quarantined (see the
-`quarantine` table); 1 error (nothing of the failing batch was written).
+`quarantine` table); 1 error (nothing of the failing batch was written); 64 a path or option that
+cannot be used. `reprice` adds 4: no database at the path.
 """
 
 from __future__ import annotations
@@ -11,6 +12,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
+
+from modelmeter.cli import exits
+from modelmeter.cli.times import FORMS, check_period, parse_option
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -38,13 +42,13 @@ def register(app: typer.Typer) -> None:
         prices: Path | None = typer.Option(None, "--prices", help=_PRICES_HELP),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar and no summary."),
         batch_spans: int = typer.Option(
-            250_000, "--batch-spans", help="Spans per transaction (memory bound)."
+            250_000, "--batch-spans", min=1, help="Spans per transaction (memory bound)."
         ),
     ) -> None:
         """Load spans into the database: closed spool files by default, or the files and folders given.
 
         Files may be gzipped (detected by content). Re-ingesting the same files changes nothing.
-        Exit code: 0 ok, 3 ingested with quarantined input, 1 error.
+        Exit code: 0 ok, 3 ingested with quarantined input, 1 error, 64 a path or option that cannot be used.
 
         Example: modelmeter ingest otel-export/ --db team.duckdb
         Example: modelmeter ingest s3://otel/traces/ --lake s3://telemetry/modelmeter
@@ -53,28 +57,30 @@ def register(app: typer.Typer) -> None:
             from modelmeter.cli.lake import ingest_into_lake
 
             if db is not None:
-                raise typer.BadParameter("give --db or --lake, not both")
+                raise exits.usage("ingest", "give --db or --lake, not both")
             raise typer.Exit(ingest_into_lake(paths, lake, prices, batch_spans, quiet))
         import duckdb
         from rich.console import Console
-        from rich.markup import escape
 
         from modelmeter.ingest.pipeline import EXIT_ERROR, discover
         from modelmeter.ingest.store import default_db_path, default_spool_dir
 
-        console = Console(stderr=True)
+        console = Console(stderr=True, markup=False, highlight=False)  # paths and errors are user text
         targets = [Path(p) for p in paths or []] or [default_spool_dir()]
         if not paths and not targets[0].exists():
             console.print(f"nothing to ingest: spool directory {targets[0]} does not exist")
             raise typer.Exit(0)
+        for path in targets if paths else []:
+            if not path.exists():
+                raise exits.usage("ingest", f"no such file or directory: {path}")
+        _check_prices("ingest", prices)
         try:
             total = sum(p.stat().st_size for p in discover(targets))
             summary = _run_with_progress(
                 targets, db or default_db_path(), prices, total, quiet, console, batch_spans
             )
         except (OSError, ValueError, duckdb.Error) as exc:  # e.g. another ingest holds the database
-            console.print(f"[red]ingest failed:[/red] {escape(str(exc))}", soft_wrap=True, highlight=False)
-            raise typer.Exit(EXIT_ERROR) from exc
+            raise exits.fail("ingest", f"failed: {exc}", EXIT_ERROR) from exc
         if not quiet:
             console.print(
                 f"files {summary.files} (skipped {summary.files_skipped} already ingested) · "
@@ -91,13 +97,17 @@ def register(app: typer.Typer) -> None:
 
     @app.command("reprice")
     def reprice(
-        since: datetime | None = typer.Option(None, "--since", help="Only calls started at or after (UTC)."),
+        since: datetime | None = typer.Option(
+            None, "--since", parser=parse_option, help=f"Only calls started at or after this time: {FORMS}."
+        ),
         db: Path | None = typer.Option(None, "--db", help=_DB_HELP),
         prices: Path | None = typer.Option(None, "--prices", help=_PRICES_HELP),
     ) -> None:
         """Recompute stored cost estimates with the current price data and overrides.
 
-        Example: modelmeter reprice --since 2026-01-01 --prices prices.toml
+        Exit code: 0 ok, 1 error, 4 no database at the path, 64 a bad option or prices file.
+
+        Example: modelmeter reprice --since 7d --prices prices.toml
         """
         import duckdb
 
@@ -105,14 +115,32 @@ def register(app: typer.Typer) -> None:
         from modelmeter.ingest.pipeline import reprice as reprice_calls
         from modelmeter.ingest.store import default_db_path
 
-        if since is not None and since.tzinfo is None:
-            since = since.replace(tzinfo=UTC)
+        check_period("reprice", since, datetime.now(UTC), until_name="now")
+        path = db or default_db_path()
+        if not path.exists():
+            raise exits.fail(
+                "reprice", f"no database at {path}: point --db or MODELMETER_DB at one", exits.NO_DATA
+            )
+        _check_prices("reprice", prices)
         try:
-            summary = reprice_calls(db or default_db_path(), since=since, prices_path=prices)
+            summary = reprice_calls(path, since=since, prices_path=prices)
         except (OSError, ValueError, duckdb.Error) as exc:
-            typer.echo(f"reprice failed: {exc}", err=True)
-            raise typer.Exit(EXIT_ERROR) from exc
+            raise exits.fail("reprice", f"failed: {exc}", EXIT_ERROR) from exc
         typer.echo(f"repriced {summary.calls} calls; {summary.unpriced} calls in the database are unpriced")
+
+
+def _check_prices(command: str, prices: Path | None) -> None:
+    """An explicit --prices must exist and parse: a typo would otherwise price with no overrides."""
+    from modelmeter.ingest.pricing import load_overrides
+
+    if prices is None:
+        return
+    if not prices.is_file():
+        raise exits.usage(command, f"no prices file at {prices}")
+    try:
+        load_overrides(prices)
+    except (OSError, ValueError, TypeError, ArithmeticError) as exc:  # Decimal("six") is an ArithmeticError
+        raise exits.usage(command, f"cannot use prices {prices}: {exc}") from exc
 
 
 def _run_with_progress(

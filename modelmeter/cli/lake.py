@@ -1,8 +1,8 @@
 """`modelmeter rollup`, `modelmeter lake compact`, and the `--lake` side of `ingest`: thin layers over
 modelmeter.lake.
 
-Exit codes: 0 done; 1 error (one line on stderr; nothing half-written is visible to readers);
-`ingest --lake` also 3 when some input was quarantined, as `ingest --db`.
+Exit codes (cli/exits.py): 0 done; 1 error (one line on stderr; nothing half-written is visible to
+readers); 64 a bad option value; `ingest --lake` also 3 when some input was quarantined, as `ingest --db`.
 """
 
 from __future__ import annotations
@@ -12,13 +12,20 @@ from pathlib import Path
 
 import typer
 
+from modelmeter.cli import exits
+
 LAKE_HELP = "Parquet lake: a directory or s3://bucket/prefix (S3 settings: the standard AWS_* variables)."
-EXIT_ERROR = 1
 
 
 def _fail(action: str, exc: BaseException) -> typer.Exit:
-    typer.echo(f"modelmeter: {action} failed: {exc}", err=True)
-    return typer.Exit(EXIT_ERROR)
+    return exits.fail(action, f"failed: {exc}", exits.FAILED)
+
+
+def _days(command: str, values: list[str]) -> list[date]:
+    try:
+        return [date.fromisoformat(value) for value in values]
+    except ValueError as exc:
+        raise exits.usage(command, f"--day takes a date such as 2026-11-02: {exc}") from exc
 
 
 def ingest_into_lake(
@@ -68,9 +75,9 @@ def register(app: typer.Typer) -> None:
         from modelmeter.lake.rollup import DuckDBEngine, Engine, SparkEngine, roll_up
 
         if engine not in ("duckdb", "spark"):
-            raise _fail("rollup", ValueError(f"unknown engine {engine!r}: choose duckdb or spark"))
+            raise exits.usage("rollup", f"unknown engine {engine!r}: choose duckdb or spark")
+        days = _days("rollup", day) or None
         try:
-            days = [date.fromisoformat(d) for d in day] or None
             runner: Engine = DuckDBEngine() if engine == "duckdb" else SparkEngine(master)
             result = roll_up(Lake.at(lake), runner, days=days, force=force)
         except (OSError, ValueError, LakeError, duckdb.Error) as exc:
@@ -100,8 +107,9 @@ def register(app: typer.Typer) -> None:
         from modelmeter.lake.compact import compact_day
         from modelmeter.lake.location import Lake, LakeError
 
+        (the_day,) = _days("lake compact", [day])
         try:
-            results = compact_day(Lake.at(lake), date.fromisoformat(day))
+            results = compact_day(Lake.at(lake), the_day)
         except (OSError, ValueError, LakeError, duckdb.Error) as exc:
             raise _fail("compact", exc) from exc
         for r in results:

@@ -8,6 +8,7 @@ from types import FrameType
 
 import typer
 
+from modelmeter.cli import exits
 from modelmeter.mock.knobs import KNOB_HELP
 
 
@@ -46,7 +47,9 @@ def register(app: typer.Typer) -> None:
         host: str = typer.Option(
             "127.0.0.1", help="Address to listen on; anything but loopback must be explicit."
         ),
-        port: int = typer.Option(0, help="First port; vendors take consecutive ports. 0 = ephemeral ports."),
+        port: int = typer.Option(
+            0, min=0, max=65535, help="First port; vendors take consecutive ports. 0 = ephemeral ports."
+        ),
         vendor: list[str] = typer.Option(
             None,
             "--vendor",
@@ -66,7 +69,7 @@ def register(app: typer.Typer) -> None:
         """Run local mock AI providers (OpenAI, Anthropic, Gemini, Mistral, Groq, Cohere, Vercel, OpenRouter).
 
         Each vendor gets its own port and speaks its real wire format, so the real SDKs work against it.
-        Runs until Ctrl-C.
+        Runs until Ctrl-C. Exit code: 0 stopped; 1 cannot listen (a port is taken); 64 a bad option.
         """
         from rich.console import Console
         from rich.table import Table
@@ -89,7 +92,7 @@ def register(app: typer.Typer) -> None:
             )
             servers = MockProviders(host, port=port, vendors=vendor or None, knobs=knobs)
         except ValueError as error:
-            raise typer.BadParameter(str(error)) from error
+            raise exits.usage("mock", str(error)) from error
         if host not in LOOPBACK_HOSTS:
             typer.echo(f"warning: listening on {host}: the mock is reachable from other machines", err=True)
 
@@ -100,6 +103,10 @@ def register(app: typer.Typer) -> None:
 
         signal.signal(signal.SIGTERM, _on_signal)
         signal.signal(signal.SIGINT, _on_signal)
+        try:
+            servers.start()  # idempotent: the `with` below reuses the started servers
+        except OSError as error:
+            raise exits.fail("mock", f"cannot listen on {host}:{port}: {error}", exits.FAILED) from error
         with servers:
             table = Table(title="modelmeter mock providers")
             table.add_column("vendor")

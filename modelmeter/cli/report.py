@@ -1,63 +1,87 @@
-"""`modelmeter report KIND` and `modelmeter check`: thin layers over modelmeter.reports."""
+"""`modelmeter report KIND`: a thin layer over modelmeter.reports (build, then render or write files)."""
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
+from modelmeter.cli import exits
+from modelmeter.cli.times import FORMS, check_period, parse_option
+
+if TYPE_CHECKING:
+    from modelmeter.reports import Report
+    from modelmeter.reports.params import ReportParams
+
 REPORT_KINDS = ("inventory", "cost", "latency", "failover", "compare", "tiers", "weekly", "plan")
 FORMATS = ("table", "html", "md", "csv", "json", "parquet")
-EXIT_DATA_ERROR = 3
+# The tables each report writes as CSV or Parquet, its main table first (a file path gets that one).
+# tests/cli check this against the reports' own output.
+TABLES = {
+    "inventory": (
+        "workflows", "direct_keys", "inventory", "unpriced_models", "keys_in_code", "keys_not_seen", "units",
+    ),
+    "cost": (
+        "spend_by_day", "spend_by_provider", "spend_by_workflow", "spend_by_day_and_dimension",
+        "spend_by_week", "spend_by_model", "spend_by_team", "spend_by_tier", "spend_by_route",
+        "tokens_by_kind", "reported_vs_estimated", "top_movers",
+    ),
+    "latency": ("latency_by_model", "latency_spread", "latency_by_day"),
+    "failover": (
+        "outage_windows", "workflows_without_fallback", "errors_by_hour", "failures_by_provider_model_route",
+        "fallbacks", "errors_by_day",
+    ),
+    "compare": ("comparison", "arms"),
+    "tiers": ("policy_check", "violations", "savings"),
+    "weekly": (
+        "spend_by_day", "spend_by_provider", "spend_by_workflow", "top_movers", "direct_keys", "comparison",
+        "outage_windows", "workflows_without_fallback", "errors_by_hour", "latency_by_model",
+        "latency_spread", "violations", "savings", "budgets",
+    ),
+    "plan": ("plan", "changes"),
+}  # fmt: skip
+_SUFFIX_FORMATS = {
+    ".html": "html", ".htm": "html", ".md": "md", ".json": "json", ".csv": "csv", ".parquet": "parquet",
+}  # fmt: skip
 
-_REPORT_HELP = """Build a report from the calls database.
+_TABLE_LINES = "\n\n".join(f"  {kind}: {', '.join(names)}" for kind, names in TABLES.items())
+_REPORT_HELP = f"""Build a report from the calls database.
 
-KIND: inventory, cost, latency, failover, compare, tiers, weekly or plan (the gateway migration plan).
+KIND: {", ".join(REPORT_KINDS)} (plan: the gateway migration plan). Every headline states its
+definition and how many calls it rests on.
 
-Every headline states its definition and how many calls it rests on.
+Times (--since, --until): {FORMS}.
 
-Times: an ISO date or datetime (UTC unless stated), or an age such as 7d, 24h, 2w.
+Output: the terminal by default. -o FILE writes one file, its format taken from the suffix (html,
+md, json, csv, parquet) unless --format says otherwise. For csv and parquet, a FILE ending in that
+suffix holds the report's main table (or --table NAME), and a directory gets one file per table
+plus headlines; csv without -o prints the main table on stdout.
+
+Tables (the first is the main one; each report also has `headlines`):
+
+{_TABLE_LINES}
+
+{exits.HELP}
 
 Examples:
 
-  modelmeter report weekly --format html -o weekly.html
+  modelmeter report weekly -o weekly.html
 
   modelmeter report cost --since 30d --team platform --format md
+
+  modelmeter report cost -o spend.csv --table spend_by_team
 
   modelmeter report compare --by run --a baseline --b gateway-pilot --workflow support-triage
 
   modelmeter report tiers --policy tiers.toml --format csv -o out/   (a directory: one CSV per table)
 """
 
-_CHECK_HELP = "\n\n".join(
-    [
-        "Check spend against budgets and forecast each period's end from the run rate.",
-        "Budgets are TOML (default $MODELMETER_HOME/budgets.toml, or --config).",
-        "Exit codes: 0 ok; 1 warn (a warn limit is crossed, or the forecast reaches a limit); "
-        "2 fail (a fail limit is crossed); 3 the database or config is missing or invalid. "
-        "Command-line usage errors also exit 2, as in every click program: --format json tells them apart.",
-        # rich markup: \\[ prints a literal bracket
-        "Config (periods: day, week, month; calendar periods in UTC; sections \\[total], "
-        "\\[workflow.NAME], \\[team.NAME], \\[provider.NAME]):",
-        "  \\[total]",
-        "  month = { warn = 8000, fail = 10000 }",
-        "  \\[workflow.support-triage]",
-        "  day = { warn = 40, fail = 50 }",
-        "Example (cron, webhook): modelmeter check --format json > status.json || notify",
-    ]
-)
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"modelmeter: {message}", err=True)
-    return typer.Exit(EXIT_DATA_ERROR)
-
-
 _DB_OPTION = typer.Option(
     None, "--db", help="DuckDB file (default: MODELMETER_DB or $MODELMETER_HOME/modelmeter.duckdb)."
 )
+_NAME_FILTERS = ("workflow", "team", "provider", "model", "route")
 
 
 def register(app: typer.Typer) -> None:
@@ -68,8 +92,12 @@ def register(app: typer.Typer) -> None:
         lake: str | None = typer.Option(
             None, "--lake", help="Read a Parquet lake (directory or s3://bucket/prefix) instead of --db."
         ),
-        since: str | None = typer.Option(None, help="Start (inclusive): 2026-11-01, 2026-11-01T09:00, 7d."),
-        until: str | None = typer.Option(None, help="End (exclusive); default just after the last call."),
+        since: datetime | None = typer.Option(
+            None, parser=parse_option, help="Start (inclusive): 2026-11-01, 2026-11-01T09:00, 7d, yesterday."
+        ),
+        until: datetime | None = typer.Option(
+            None, parser=parse_option, help="End (exclusive); default just after the last call."
+        ),
         workflow: list[str] = typer.Option([], help="Only these workflows (repeatable)."),
         team: list[str] = typer.Option([], help="Only these teams (repeatable)."),
         provider: list[str] = typer.Option([], help="Only these providers, e.g. openai (repeatable)."),
@@ -85,14 +113,21 @@ def register(app: typer.Typer) -> None:
         policy: Path | None = typer.Option(
             None, help="tiers, plan: policy TOML (default $MODELMETER_HOME/tiers.toml)."
         ),
-        fmt: str = typer.Option("table", "--format", "-f", help=f"One of: {', '.join(FORMATS)}."),
+        fmt: str | None = typer.Option(
+            None,
+            "--format",
+            "-f",
+            help=f"One of: {', '.join(FORMATS)} (default: from -o's suffix, else table).",
+        ),
         output: Path | None = typer.Option(
             None,
             "-o",
             "--output",
-            help="Write here instead of stdout (csv/parquet: a directory, or a file with --table).",
+            help="Write here instead of the terminal: a file, or a directory for csv/parquet.",
         ),
-        table: str | None = typer.Option(None, help="csv/parquet: write only this table (or `headlines`)."),
+        table: str | None = typer.Option(
+            None, help="csv/parquet: only this table (see the list above, or `headlines`)."
+        ),
         budgets: Path | None = typer.Option(
             None,
             "--budgets",
@@ -108,138 +143,139 @@ def register(app: typer.Typer) -> None:
             False, "--wide", help="table: every column, more rows and each headline's definition."
         ),
     ) -> None:
-        from modelmeter.ingest.store import damage_reported
-        from modelmeter.reports import ReportDataError, build_report, default_db_path, open_db
-        from modelmeter.reports.params import ReportParams, parse_when
-        from modelmeter.reports.render import FILE_FORMATS, render, render_terminal, write_tables
-        from modelmeter.reports.source import open_lake
-
         if kind not in REPORT_KINDS:
-            raise _fail(f"unknown report {kind!r}: choose from {', '.join(REPORT_KINDS)}")
-        if lake and db:
-            raise _fail("give --db or --lake, not both")
-        if fmt not in FORMATS:
-            raise _fail(f"unknown format {fmt!r}: choose from {', '.join(FORMATS)}")
-        now = datetime.now(UTC)
-        try:
-            params = ReportParams(
-                since=parse_when(since, now) if since else None,
-                until=parse_when(until, now) if until else None,
-                filters={
-                    k: tuple(v)
-                    for k, v in {
-                        "workflow": workflow,
-                        "team": team,
-                        "provider": provider,
-                        "model": model,
-                        "route": route,
-                    }.items()
-                    if v
-                },
-                by=by,
-                a=a,
-                b=b,
-                policy=policy,
-                budgets=budgets,
-                keep_incidents=keep_incidents,
+            raise exits.usage("report", f"unknown report {kind!r}: choose from {', '.join(REPORT_KINDS)}")
+        fmt = _format(fmt, output)
+        check_period("report", since, until)
+        if table is not None and fmt not in ("csv", "parquet"):
+            raise exits.usage("report", "--table applies to --format csv and parquet only")
+        if table is not None and table not in ("headlines", *TABLES[kind]):
+            raise exits.usage(
+                "report",
+                f"report {kind} has no table {table!r}: choose from headlines, {', '.join(TABLES[kind])}",
             )
-            con = open_lake(lake) if lake else open_db(db or default_db_path())
-            with damage_reported(db or default_db_path()):
-                report = build_report(kind, con, params)
-        except (ReportDataError, ValueError) as exc:  # DamagedDatabase is a ValueError
-            raise _fail(str(exc)) from exc
-        if fmt in FILE_FORMATS:
-            target = output or Path(f"modelmeter-{kind}")
-            written = write_tables(report, fmt, target, table)
-            typer.echo(f"wrote {len(written)} file(s) under {target}", err=True)
-        elif fmt == "table" and output is None:
+        if fmt == "parquet" and output is None:
+            raise exits.usage("report", "parquet is binary: give -o FILE.parquet or -o DIRECTORY")
+        if output is not None:
+            _check_target(output, fmt)
+        from modelmeter.reports.params import ReportParams
+
+        filters = {
+            name: tuple(values)
+            for name, values in zip(_NAME_FILTERS, (workflow, team, provider, model, route), strict=True)
+            if values
+        }
+        params = ReportParams(
+            since=since,
+            until=until,
+            filters=filters,
+            by=by,
+            a=a,
+            b=b,
+            policy=policy,
+            budgets=budgets,
+            keep_incidents=keep_incidents,
+        )
+        if lake and db:
+            raise exits.usage("report", "give --db or --lake, not both")
+        _emit(_build(kind, db, lake, params), fmt, output, table, wide)
+
+
+def _format(fmt: str | None, output: Path | None) -> str:
+    """--format, else what -o's suffix says, else the terminal table; a contradiction is refused."""
+    suffix = output.suffix.lower() if output is not None else ""
+    implied = _SUFFIX_FORMATS.get(suffix)
+    if fmt is None:
+        return implied or "table"
+    if fmt not in FORMATS:
+        raise exits.usage("report", f"unknown format {fmt!r}: choose from {', '.join(FORMATS)}")
+    if implied is not None and implied != fmt:
+        raise exits.usage("report", f"-o {output} ends in {suffix} but --format is {fmt}")
+    return fmt
+
+
+def _check_target(output: Path, fmt: str) -> None:
+    """Refuse a target that cannot be written before any work is done (one line, not a traceback)."""
+    is_dir_target = fmt in ("csv", "parquet") and output.suffix.lower() not in (".csv", ".parquet")
+    parent = output.parent if not (is_dir_target and output.is_dir()) else output
+    if not parent.is_dir():
+        raise exits.usage("report", f"cannot write {output}: the directory {parent} does not exist")
+    if is_dir_target and output.exists() and not output.is_dir():
+        raise exits.usage(
+            "report", f"{output} is a file: name a .{fmt} file, or a directory for one file per table"
+        )
+    if not is_dir_target and output.is_dir():
+        raise exits.usage("report", f"{output} is a directory: name a file")
+
+
+def _build(kind: str, db: Path | None, lake: str | None, params: ReportParams) -> Report:
+    from modelmeter.ingest.store import DamagedDatabase, damage_reported
+    from modelmeter.reports import ReportDataError, build_report, default_db_path, open_db
+    from modelmeter.reports.source import known_values, open_lake
+
+    try:
+        con = open_lake(lake) if lake else open_db(db or default_db_path())
+    except ReportDataError as exc:
+        raise exits.fail("report", str(exc), exits.NO_DATA) from exc
+    for column, values in params.filters.items():
+        _check_names(f"--{column}", values, known_values(con, column))
+    by, a, b = params.by, params.a, params.b
+    try:
+        if kind == "compare" and by != "route":
+            from modelmeter.reports.compare import arms_of
+
+            arms_of(con, params)  # an unknown --by column is refused here, by name
+            known = known_values(con, by)
+            _check_names("--a", (a,) if a else (), known)
+            _check_names("--b", (b,) if b else (), known)
+        elif kind == "compare":
+            _check_names("--a", (a,) if a else (), ["direct", "gateway"])
+            _check_names("--b", (b,) if b else (), ["direct", "gateway"])
+        with damage_reported(db or default_db_path()):
+            return build_report(kind, con, params)
+    except DamagedDatabase as exc:
+        raise exits.fail("report", str(exc), exits.NO_DATA) from exc
+    except ValueError as exc:  # a bad --by, a missing or malformed --policy
+        raise exits.usage("report", str(exc)) from exc
+    except ReportDataError as exc:
+        raise exits.fail("report", str(exc), exits.NO_DATA) from exc
+    finally:
+        con.close()
+
+
+def _check_names(option: str, values: tuple[str, ...], known: list[str]) -> None:
+    unknown = [value for value in values if value not in known]
+    if unknown:
+        shown = ", ".join(known[:30]) + (f" and {len(known) - 30} more" if len(known) > 30 else "")
+        raise exits.usage(
+            "report",
+            f"no calls with {option} {', '.join(map(repr, unknown))}: known values are {shown or 'none'}",
+        )
+
+
+def _emit(report: Report, fmt: str, output: Path | None, table: str | None, wide: bool) -> None:
+    from modelmeter.reports.render import render, render_terminal
+    from modelmeter.reports.render.data import frame_csv, write_tables
+
+    try:
+        if fmt in ("csv", "parquet") and output is not None:
+            written = write_tables(report, fmt, output, table)
+            where = written[0] if len(written) == 1 else f"{len(written)} files under {output}"
+            typer.echo(f"wrote {where}", err=True)
+        elif fmt == "csv":
+            typer.echo(frame_csv(report, table), nl=False)
+        elif output is not None:
+            output.write_text(render(report, fmt), encoding="utf-8")
+            typer.echo(f"wrote {output}", err=True)
+        elif fmt == "table":
             from rich.console import Console
 
             render_terminal(report, Console(), wide=wide)
-        elif output is not None:
-            output.write_text(render(report, fmt))
-            typer.echo(f"wrote {output}", err=True)
         else:
             typer.echo(render(report, fmt))
-
-    @app.command("check", help=_CHECK_HELP)
-    def _check(
-        db: Path | None = _DB_OPTION,
-        config: Path | None = typer.Option(
-            None, "--config", help="Budgets TOML (default $MODELMETER_HOME/budgets.toml)."
-        ),
-        at: str | None = typer.Option(None, help="Check as of this time (default now): ISO date/datetime."),
-        fmt: str = typer.Option("table", "--format", "-f", help="table or json."),
-    ) -> None:
-        from modelmeter.ingest.store import damage_reported
-        from modelmeter.reports import ReportDataError, default_db_path, open_db
-        from modelmeter.reports.budgets import (
-            EXIT_CODES,
-            check_budgets,
-            default_config_path,
-            load_budgets,
-            overall,
-        )
-        from modelmeter.reports.params import parse_when
-
-        now = datetime.now(UTC)
-        path = config or default_config_path()
-        try:
-            when = parse_when(at, now) if at else now
-            budgets = load_budgets(path)
-            con = open_db(db or default_db_path())
-            with damage_reported(db or default_db_path()):
-                checks = check_budgets(con, budgets, when)
-        except (ReportDataError, ValueError) as exc:
-            raise _fail(str(exc)) from exc
-        status = overall(checks)
-        if fmt == "json":
-            typer.echo(
-                json.dumps(
-                    {
-                        "status": status,
-                        "exit_code": EXIT_CODES[status],
-                        "at": when.isoformat(),
-                        "budgets": [
-                            {
-                                "scope": c.budget.scope,
-                                "name": c.budget.name,
-                                "period": c.budget.period,
-                                "period_start": c.period_start.isoformat(),
-                                "period_end": c.period_end.isoformat(),
-                                "warn_usd": c.budget.warn,
-                                "fail_usd": c.budget.fail,
-                                "spent_usd": round(c.spent_usd, 6),
-                                "projected_usd": round(c.projected_usd, 6),
-                                "calls": c.calls,
-                                "status": c.status,
-                                "reason": c.reason,
-                            }
-                            for c in checks
-                        ],
-                    },
-                    indent=2,
-                )
-            )
-        else:
-            from rich.console import Console
-            from rich.table import Table
-
-            table = Table(
-                title=f"Budgets as of {when:%Y-%m-%d %H:%M} UTC: {status.upper()}", title_justify="left"
-            )
-            for column in ("Budget", "Status", "Spent", "Forecast", "Warn", "Fail", "Calls", "Why"):
-                table.add_column(column)
-            for c in checks:
-                table.add_row(
-                    c.budget.label,
-                    c.status,
-                    f"{c.spent_usd:,.2f}",
-                    f"{c.projected_usd:,.2f}",
-                    "" if c.budget.warn is None else f"{c.budget.warn:,.2f}",
-                    "" if c.budget.fail is None else f"{c.budget.fail:,.2f}",
-                    f"{c.calls:,}",
-                    c.reason,
-                )
-            Console().print(table)
-        raise typer.Exit(EXIT_CODES[status])
+    except ValueError as exc:  # a --table this run's report does not have
+        raise exits.usage("report", str(exc)) from exc
+    except OSError as exc:
+        raise exits.fail(
+            "report", f"cannot write {exc.filename or output}: {exc.strerror or exc}", exits.FAILED
+        ) from exc

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import typer
 
+from modelmeter.cli import exits
+
 BOOTSTRAP_DIR = Path(__file__).resolve().parent.parent / "instrument" / "bootstrap"
 
 
@@ -51,7 +53,8 @@ def register(app: typer.Typer) -> None:
     @app.command(
         "run",
         context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
-        epilog="Example: modelmeter run --workflow nightly-summary -- python app.py --limit 10",
+        epilog="Example: modelmeter run --workflow nightly-summary -- python app.py --limit 10\n\n"
+        "Exit code: the program's own; 126 it cannot be executed; 127 not found; 64 no command given.",
     )
     def _run(
         ctx: typer.Context,
@@ -76,10 +79,7 @@ def register(app: typer.Typer) -> None:
         if command and command[0] == "--":
             command = command[1:]
         if not command:
-            typer.echo(
-                "modelmeter run: give the command after --, e.g. modelmeter run -- python app.py", err=True
-            )
-            raise typer.Exit(2)
+            raise exits.usage("run", "give the command after --, e.g. modelmeter run -- python app.py")
         env = child_environment(
             dict(os.environ),
             workflow=workflow,
@@ -93,8 +93,14 @@ def register(app: typer.Typer) -> None:
         try:
             completed = subprocess.run(command, env=env, check=False)
         except FileNotFoundError:
-            typer.echo(f"modelmeter run: command not found: {command[0]}", err=True)
-            raise typer.Exit(127) from None
+            raise exits.fail("run", f"command not found: {command[0]}", 127) from None
+        except PermissionError:
+            hint = f"python {command[0]}" if command[0].endswith(".py") else f"chmod +x {command[0]}"
+            raise exits.fail(
+                "run", f"cannot execute {command[0]}: permission denied (try {hint})", 126
+            ) from None
+        except OSError as exc:  # e.g. a script without a #! line: Exec format error
+            raise exits.fail("run", f"cannot execute {command[0]}: {exc.strerror or exc}", 126) from None
         except KeyboardInterrupt:
             raise typer.Exit(130) from None
         code = completed.returncode

@@ -13,13 +13,14 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from modelmeter.cli import exits
+
 if TYPE_CHECKING:
     from rich.console import Console
 
     from modelmeter.scan import Finding, ScanResult
 
-EXIT_BAD_INPUT = 2
-EXIT_LITERAL_KEYS = 3
+EXIT_LITERAL_KEYS = exits.FINDINGS
 _PROGRESS_AFTER_FILES = 2000
 
 
@@ -42,7 +43,7 @@ Examples:
 
   modelmeter scan . --db .modelmeter/modelmeter.duckdb   (then: modelmeter report inventory)
 
-Exit codes: 0; 2 bad input (no such path, unusable database); 3 literal keys found in application
+Exit codes: 0; 64 bad input (no such path, unusable database); 3 literal keys found in application
 code (.env files included) or, with --git-history, in its history (so CI can fail on committed
 secrets). Keys in tests, docs and fixtures are counted, and listed by --format json.
 """
@@ -89,8 +90,7 @@ def register(app: typer.Typer) -> None:
 
 
 def _fail(message: str) -> None:
-    typer.echo(f"modelmeter: {message}", err=True)
-    raise typer.Exit(EXIT_BAD_INPUT)
+    raise exits.usage("scan", message)
 
 
 def _store(result: ScanResult, db: Path) -> None:
@@ -100,7 +100,7 @@ def _store(result: ScanResult, db: Path) -> None:
 
     try:
         scan_id = save(result, db)
-    except (duckdb.Error, OSError) as exc:
+    except (duckdb.Error, OSError, ValueError) as exc:  # ValueError: a damaged database
         _fail(f"cannot store the scan in {db}: {str(exc).splitlines()[0]}")
     typer.echo(f"stored scan {scan_id} in {db}", err=True)
 
@@ -149,18 +149,20 @@ def _as_json(result: ScanResult) -> dict:
 
 
 def _print(result: ScanResult, console: Console) -> None:
+    from rich.markup import escape
     from rich.table import Table
+    from rich.text import Text
 
     verdicts = Counter(unit.verdict for unit in result.units)
     console.print(
-        f"[bold]{len(result.units)} deployable unit(s)[/bold] under {result.root}: "
+        f"[bold]{len(result.units)} deployable unit(s)[/bold] under {escape(str(result.root))}: "
         + ", ".join(f"{n} {verdict}" for verdict, n in verdicts.most_common()),
         highlight=False,
     )
     for unit in result.units:
         label = unit.path if unit.name in (unit.path, Path(unit.path).name) else f"{unit.path} ({unit.name})"
         verdict = unit.verdict + (f": {', '.join(unit.gateways)}" if unit.gateways else "")
-        console.print(f"\n[bold]{label}[/bold] — {verdict}", highlight=False)
+        console.print(f"\n[bold]{escape(label)}[/bold] — {escape(verdict)}", highlight=False)
         grid = Table.grid(padding=(0, 2))
         grid.add_column(style="dim", no_wrap=True)
         grid.add_column(overflow="fold")
@@ -179,7 +181,7 @@ def _print(result: ScanResult, console: Console) -> None:
         }
         for name, value in rows.items():
             if value:
-                grid.add_row(name, value)
+                grid.add_row(name, Text(value))  # paths and names are user text, not markup
         console.print(grid)
     keys, elsewhere = _keys_that_count(result)
     if keys:
@@ -187,7 +189,7 @@ def _print(result: ScanResult, console: Console) -> None:
         for column in ("fingerprint", "kind", "where"):
             table.add_column(column, overflow="fold")
         for key in sorted({(k.value, k.detail, _where(k)) for k in keys}, key=lambda row: row[2]):
-            table.add_row(*key)
+            table.add_row(*map(Text, key))
         console.print(table)
     if elsewhere:
         by_category = Counter(k.category for k in elsewhere)
@@ -236,7 +238,7 @@ def _print_counts(result: ScanResult, console: Console) -> None:
     if history is not None:
         state = "whole history" if history.complete else "history cut short by the time limit"
         if history.error:
-            console.print(f"Git history not read: {history.error}.", highlight=False)
+            console.print(f"Git history not read: {history.error}.", highlight=False, markup=False)
         else:
             console.print(f"Git history: {history.commits_read:,} commits read ({state}).")
     if not result.complete:

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import typer
 
+from modelmeter.cli import exits
+
 TOKEN_ENV = "MODELMETER_SERVE_TOKEN"
 
 
@@ -19,7 +21,9 @@ def register(app: typer.Typer) -> None:
         host: str = typer.Option(
             "127.0.0.1", "--host", help="Address to bind; beyond loopback a token is required."
         ),
-        port: int = typer.Option(4318, "--port", help="Port (4318 is the OTLP/HTTP default)."),
+        port: int = typer.Option(
+            4318, "--port", min=0, max=65535, help="Port (4318 is the OTLP/HTTP default)."
+        ),
         token: str | None = typer.Option(
             None, "--token", envvar=TOKEN_ENV, help=f"Bearer token clients must send (or {TOKEN_ENV})."
         ),
@@ -27,17 +31,22 @@ def register(app: typer.Typer) -> None:
             None, "--spool", help="Spool directory (default: MODELMETER_SPOOL)."
         ),
         max_bytes: int = typer.Option(
-            16 * 1024 * 1024, "--max-bytes", help="Largest request body accepted (also once decompressed)."
+            16 * 1024 * 1024,
+            "--max-bytes",
+            min=1,
+            help="Largest request body accepted (also once decompressed).",
         ),
         rotate_bytes: int = typer.Option(
             64 * 1024 * 1024,
             "--rotate-bytes",
+            min=1,
             envvar="MODELMETER_SPOOL_ROTATE_BYTES",
             help="Seal a spool file once it is this large.",
         ),
         rotate_seconds: float = typer.Option(
             10.0,
             "--rotate-seconds",
+            min=0.01,
             envvar="MODELMETER_SPOOL_ROTATE_SECONDS",
             help="Seal a spool file once it is this old.",
         ),
@@ -48,6 +57,9 @@ def register(app: typer.Typer) -> None:
         full disk); `modelmeter ingest` then loads it. Spool files other processes left open are
         sealed on start. SIGTERM or Ctrl-C seals the current file and exits.
 
+        Exit code: 0 stopped by a signal; 1 cannot listen (e.g. the port is taken); 64 a bad option, or
+        an address beyond loopback without a token.
+
         Example: modelmeter serve --port 4318   (then OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318)
         """
         from modelmeter.ingest.server import check_bind
@@ -57,8 +69,7 @@ def register(app: typer.Typer) -> None:
         try:
             check_bind(host, token)
         except PermissionError as exc:
-            typer.echo(f"modelmeter serve: {exc}", err=True)
-            raise typer.Exit(2) from exc
+            raise exits.usage("serve", str(exc)) from exc
         spool_dir = spool or default_spool_dir()
         logging.basicConfig(level=logging.INFO, format="modelmeter serve: %(message)s")
         stop = threading.Event()
@@ -79,10 +90,8 @@ def register(app: typer.Typer) -> None:
                 stop=stop,
             )
         except OSError as exc:
-            typer.echo(
-                f"modelmeter serve: cannot listen on {host}:{port} or use {spool_dir}: {exc}", err=True
-            )
-            raise typer.Exit(1) from exc
+            problem = f"cannot use {exc.filename}" if exc.filename else f"cannot listen on {host}:{port}"
+            raise exits.fail("serve", f"{problem}: {exc.strerror or exc}", exits.FAILED) from exc
 
 
 def _announce(ready: threading.Event, host: str, port: int, spool_dir: Path) -> None:

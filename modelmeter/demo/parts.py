@@ -9,6 +9,7 @@ from anywhere but the real pipeline.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 
 
 class DemoError(RuntimeError):
@@ -48,3 +49,23 @@ def require(parts: tuple[tuple[str, str, str], ...] = REQUIRED) -> None:
             "cannot run: these parts of modelmeter are missing, so no numbers were produced: "
             + "; ".join(missing)
         )
+
+
+# The provider SDKs the demo's app drives (the `demo` extra); the app runs in worker processes, so a
+# missing one is found here, before anything is written, rather than as a worker's ImportError.
+SDKS = ("openai", "anthropic", "google.genai", "mistralai")
+INSTALL_HINT = "pip install 'modelmeter[demo]' (in a clone: pip install -e '.[demo]')"
+
+
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # a parent package is missing, or a module blocked in sys.modules
+        return False
+
+
+def require_sdks() -> None:
+    """Raise DemoError with the install command when a provider SDK the demo drives is missing."""
+    missing = [module for module in SDKS if not _installed(module)]
+    if missing:
+        raise DemoError(f"the demo needs the provider SDKs {', '.join(missing)}: {INSTALL_HINT}")

@@ -13,6 +13,7 @@ as an ImportError), and after the home is checked (a refusal comes at once).
 
 from __future__ import annotations
 
+import shlex
 import shutil
 import time
 from collections.abc import Iterator
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from modelmeter.demo import parts
@@ -46,7 +48,7 @@ if TYPE_CHECKING:
 DB_NAME = "modelmeter.duckdb"
 REPORT_HTML = "weekly-report.html"
 REPORT_MD = "weekly-report.md"
-EXAMPLE_FILES = ("tiers.toml", "budgets.toml")
+EXAMPLE_FILES = ("tiers.toml", "budgets.toml", "meeting_notes.py")
 # Everything the demo writes into its home; `--force` removes exactly these before a new run.
 DEMO_OUTPUTS = ("spool", DB_NAME, f"{DB_NAME}.wal", REPORT_HTML, REPORT_MD, *EXAMPLE_FILES)
 # Two app processes use both cores of a small machine; threads overlap each call's waits on the mock.
@@ -89,10 +91,20 @@ def run_demo(home: Path, *, force: bool = False, console: Console | None = None)
     """Replay the demo week into `home` and write the weekly report there; returns what it did."""
     console = console or Console()
     started = time.perf_counter()
-    parts.require()
     home = home.resolve()
+    _check_home(home, force)  # a refusal comes at once, before the slower checks and imports
+    parts.require()
+    parts.require_sdks()
     _prepare_home(home, force)
-    console.print(f"[bold]{COMPANY}[/]: a week of AI traffic, replayed into [cyan]{home}[/]")
+    try:
+        return _run(home, console, started)
+    except BaseException:
+        _remove_outputs(home)  # a failed run leaves nothing that a retry would refuse as "not empty"
+        raise
+
+
+def _run(home: Path, console: Console, started: float) -> DemoResult:
+    console.print(f"[bold]{COMPANY}[/]: a week of AI traffic, replayed into [cyan]{escape(str(home))}[/]")
 
     week = Week.ending(datetime.now(UTC))
     timeline = plan_week(week)
@@ -110,25 +122,33 @@ def run_demo(home: Path, *, force: bool = False, console: Console | None = None)
     return DemoResult(home, db, html, markdown, len(timeline), truth, seconds)
 
 
-def _prepare_home(home: Path, force: bool) -> None:
-    """Refuse a non-empty home unless forced; then lay down the example policy and budget files."""
+def _check_home(home: Path, force: bool) -> None:
+    """Refuse a home that is a file, or is not empty unless forced."""
     if home.exists() and not home.is_dir():
         raise DemoError(f"{home} exists and is not a directory")
-    if home.exists() and any(home.iterdir()):
-        if not force:
-            raise DemoError(
-                f"{home} is not empty: choose another --home, or pass --force to replace the demo's files"
-            )
-        for name in DEMO_OUTPUTS:
-            target = home / name
-            if target.is_dir():
-                shutil.rmtree(target)
-            else:
-                target.unlink(missing_ok=True)
+    if not force and home.exists() and any(home.iterdir()):
+        raise DemoError(
+            f"{home} is not empty: choose another --home, or pass --force to replace the demo's files"
+        )
+
+
+def _prepare_home(home: Path, force: bool) -> None:
+    """Lay down the example policy, budgets and app in a checked home (the demo's old files removed)."""
+    _check_home(home, force)
+    _remove_outputs(home)
     home.mkdir(parents=True, exist_ok=True)
     examples = resources.files("modelmeter.demo") / "examples"
     for name in EXAMPLE_FILES:
         (home / name).write_text((examples / name).read_text(encoding="utf-8"), encoding="utf-8")
+
+
+def _remove_outputs(home: Path) -> None:
+    for name in DEMO_OUTPUTS:
+        target = home / name
+        if target.is_dir():
+            shutil.rmtree(target)
+        else:
+            target.unlink(missing_ok=True)
 
 
 def _replay(spool: Path, week: Week, timeline: list[PlannedCall], console: Console) -> Truth:
@@ -262,6 +282,5 @@ def _print_summary(
     say(f"  Markdown:    {home / REPORT_MD}", whole=True)
     say()
     say("Next commands", "bold")
-    db = home / DB_NAME
-    say(f"  modelmeter report compare --db {db}", whole=True)
-    say(f"  modelmeter check --db {db} --config {home / 'budgets.toml'}", whole=True)
+    say(f"  export MODELMETER_HOME={shlex.quote(str(home))}", whole=True)
+    say("  modelmeter report compare; modelmeter check   (the README's tour)")

@@ -7,7 +7,7 @@ values): DuckDB prunes by zone maps on `start_time` and reads only the columns a
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -71,15 +71,3 @@ def scope_of(params: ReportParams) -> Scope:
         clauses.append(f"{column} IN ({', '.join('$' + n for n in names)})")
         args.update(zip(names, values, strict=True))
     return Scope(" AND ".join(clauses) or "TRUE", args)
-
-
-def parse_when(text: str, now: datetime) -> datetime:
-    """A time from the command line: ISO date or datetime (UTC unless stated), or `7d` / `24h` ago."""
-    text = text.strip()
-    units = {"d": "days", "h": "hours", "w": "weeks", "m": "minutes"}
-    if text[:-1].isdigit() and text[-1:] in units:
-        return now - timedelta(**{units[text[-1]]: int(text[:-1])})
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment

@@ -34,6 +34,24 @@ def home_dir() -> Path:
     return Path(os.environ.get("MODELMETER_HOME", ".modelmeter"))
 
 
+DEMO_DB = Path("modelmeter-demo") / "modelmeter.duckdb"
+
+
+def find_db(start: Path | None = None) -> Path:
+    """The database a notebook reads, wherever its kernel was started: MODELMETER_DB, else
+    $MODELMETER_HOME/modelmeter.duckdb, else the demo's (modelmeter-demo/) in `start` or a parent,
+    such as the repository root above notebooks/."""
+    if os.environ.get("MODELMETER_DB") or os.environ.get("MODELMETER_HOME"):
+        return default_db_path()
+    here = (start or Path.cwd()).resolve()
+    for directory in (here, *here.parents):
+        if (directory / DEMO_DB).exists():
+            return directory / DEMO_DB
+    raise ReportDataError(
+        f"no database: set MODELMETER_DB or MODELMETER_HOME, or run `modelmeter demo` in {here} or above"
+    )
+
+
 def open_db(path: Path) -> duckdb.DuckDBPyConnection:
     """A read-only connection in UTC, after checking that the file holds a non-empty `calls` table."""
     if not path.exists():
@@ -75,6 +93,12 @@ def open_lake(uri: str) -> duckdb.DuckDBPyConnection:
         con.close()
         raise ReportDataError(f"the lake at {uri} holds no calls: run `modelmeter ingest --lake` first")
     return con
+
+
+def known_values(con: duckdb.DuckDBPyConnection, column: str) -> list[str]:
+    """Every value `column` takes in `calls`, sorted: what an unknown name is checked against."""
+    rows = con.execute(f"SELECT DISTINCT {column}::VARCHAR FROM calls WHERE {column} IS NOT NULL").fetchall()
+    return sorted(row[0] for row in rows)
 
 
 def prepare(con: duckdb.DuckDBPyConnection) -> None:

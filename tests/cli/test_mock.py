@@ -63,4 +63,4 @@ def test_mock_command_rejects_an_unknown_fault() -> None:
     result = subprocess.run(
         [MODELMETER, "mock", "--fault", "teapot"], capture_output=True, text=True, timeout=30
     )
-    assert result.returncode == 2 and "unknown fault" in result.stderr
+    assert result.returncode == 64 and "unknown fault" in result.stderr

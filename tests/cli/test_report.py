@@ -8,17 +8,9 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pytest
-from support.report_data import build_synthetic_db, run, write_policy
+from support.report_data import run
 
 from modelmeter.ingest.schema import MIGRATIONS
-
-
-@pytest.fixture(scope="module")
-def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    directory = tmp_path_factory.mktemp("home")
-    build_synthetic_db(directory)
-    write_policy(directory)
-    return directory
 
 
 def test_report_json_headlines_match_sql_and_filters_apply(home: Path) -> None:
@@ -78,11 +70,11 @@ def test_report_terminal_output_shows_headlines_and_notes(home: Path) -> None:
 
 def test_report_on_a_missing_or_empty_database_says_so(tmp_path: Path) -> None:
     missing = run("report", "weekly", "--db", tmp_path / "nope.duckdb")
-    assert missing.returncode == 3 and "no database" in missing.stderr
+    assert missing.returncode == 4 and "no database" in missing.stderr
     empty = tmp_path / "empty.duckdb"
     con = duckdb.connect(str(empty))
     for migration in MIGRATIONS:
         con.execute(migration)
     con.close()
     result = run("report", "cost", "--db", empty)
-    assert result.returncode == 3 and "no calls" in result.stderr
+    assert result.returncode == 4 and "no calls" in result.stderr

@@ -182,7 +182,7 @@ def test_the_demo_refuses_to_overwrite_a_home_that_is_not_empty(tmp_path: Path) 
         timeout=60,
         check=False,
     )
-    assert done.returncode == 2
+    assert done.returncode == 1
     assert "not empty" in done.stderr and "--force" in done.stderr
     assert (tmp_path / "notes.txt").read_text() == "keep me"
 
@@ -197,7 +197,7 @@ def test_the_home_defaults_to_modelmeter_home(tmp_path: Path) -> None:
         check=False,
         env={**os.environ, "MODELMETER_HOME": str(tmp_path)},
     )
-    assert done.returncode == 2
+    assert done.returncode == 1
     assert str(tmp_path) in done.stderr.replace("\n", "")
 
 

@@ -90,7 +90,7 @@ def test_binding_beyond_loopback_needs_a_token(tmp_path: Path) -> None:
     refused = run_cli(
         "serve", "--host", "0.0.0.0", "--port", str(free_port()), env={"MODELMETER_SERVE_TOKEN": ""}
     )
-    assert refused.returncode == 2
+    assert refused.returncode == 64
     assert "without a bearer token" in refused.stderr
 
 

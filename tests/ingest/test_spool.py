@@ -154,10 +154,11 @@ def test_broken_lines_are_quarantined_with_line_and_reason_and_exit_code_3(tmp_p
     assert sorted(r[0] for r in rows(db, "SELECT span_id FROM calls")) == sorted(r["span_id"] for r in good)
 
 
-def test_an_unreadable_path_is_an_error_with_exit_code_1(tmp_path: Path) -> None:
+def test_a_missing_path_is_a_usage_error_with_exit_code_64(tmp_path: Path) -> None:
     result = run_cli("ingest", str(tmp_path / "missing"), "--db", str(tmp_path / "db.duckdb"))
-    assert result.returncode == 1
+    assert result.returncode == 64
     assert "no such file" in result.stderr
+    assert not (tmp_path / "db.duckdb").exists()
 
 
 def test_an_ingest_killed_mid_way_leaves_a_consistent_database_and_the_rerun_completes(

@@ -56,3 +56,20 @@ def test_check_warns_before_the_limit_when_the_forecast_crosses_it(home: Path, t
     limit = (spent + projected) / 2
     code, result = _budget_case(home, tmp_path, f"[total]\nday = {{ fail = {limit} }}\n", at)
     assert code == 1 and result["status"] == "warn" and "forecast" in result["budgets"][0]["reason"]
+
+
+def test_a_budget_whose_workflow_has_no_calls_this_period_is_not_ok(home: Path, tmp_path: Path) -> None:
+    # support-triage has calls in the database, but none on this day: the budget may be silently off
+    code, result = _budget_case(
+        home, tmp_path, "[workflow.support-triage]\nday = { fail = 1000 }\n", "2027-03-01T12:00:00+00:00"
+    )
+    budget = result["budgets"][0]
+    assert code == 1 and result["status"] == "warn"
+    assert budget["status"] == "no-calls" and "no calls for workflow support-triage" in budget["reason"]
+
+
+def test_a_total_budget_with_no_spend_yet_is_ok(home: Path, tmp_path: Path) -> None:
+    code, result = _budget_case(
+        home, tmp_path, "[total]\nday = { fail = 1000 }\n", "2027-03-01T12:00:00+00:00"
+    )
+    assert code == 0 and result["budgets"][0]["calls"] == 0

@@ -141,8 +141,8 @@ def test_without_a_policy_the_fallback_is_the_closest_list_price(demo_run: DemoR
 
 def test_a_missing_policy_file_is_one_line(demo_run: DemoRun, tmp_path: Path) -> None:
     done = _report("plan", demo_run.db, tmp_path, "--policy", str(tmp_path / "nope.toml"))
-    assert done.returncode == 3
-    assert done.stderr == f"modelmeter: no tier policy at {tmp_path / 'nope.toml'}\n"
+    assert done.returncode == 64  # a bad --policy is bad usage
+    assert done.stderr == f"modelmeter report: no tier policy at {tmp_path / 'nope.toml'}\n"
 
 
 def test_unknown_usage_is_not_priced_at_zero() -> None:

@@ -74,17 +74,17 @@ def test_table_output_fits_80_columns_and_a_clean_tree_exits_zero(tmp_path: Path
     assert max(len(line) for line in result.stdout.splitlines()) <= 80
 
 
-def test_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
+def test_bad_input_is_one_line_and_exit_64(tmp_path: Path) -> None:
     missing = _scan(str(tmp_path / "nope"))
     assert (missing.returncode, missing.stderr) == (
-        2,
-        f"modelmeter: no such file or directory: {tmp_path / 'nope'}\n",
+        64,
+        f"modelmeter scan: no such file or directory: {tmp_path / 'nope'}\n",
     )
     (tmp_path / "app.py").write_text("import openai\n")
     (tmp_path / "not.duckdb").write_text("this is not a database\n")
     bad_db = _scan(str(tmp_path / "app.py"), "--db", str(tmp_path / "not.duckdb"))
-    assert bad_db.returncode == 2
-    assert bad_db.stderr.startswith(f"modelmeter: cannot store the scan in {tmp_path / 'not.duckdb'}: ")
+    assert bad_db.returncode == 64
+    assert bad_db.stderr.startswith(f"modelmeter scan: cannot store the scan in {tmp_path / 'not.duckdb'}: ")
     assert len(bad_db.stderr.splitlines()) == 1 and "Traceback" not in bad_db.stderr
 
 

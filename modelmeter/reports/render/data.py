@@ -67,23 +67,45 @@ def render_json(report: Report) -> str:
     return json.dumps(document, default=_json_default, indent=2)
 
 
+def frames(report: Report) -> dict[str, pl.DataFrame]:
+    """Every table of the report by name, headlines first."""
+    return {"headlines": headlines_frame(report), **{t.name: t.frame for t in report.tables}}
+
+
+def main_table(report: Report) -> str:
+    """The table a single CSV or Parquet file holds when no table is named: the report's first."""
+    return report.tables[0].name if report.tables else "headlines"
+
+
+def _frame(report: Report, table: str | None) -> tuple[str, pl.DataFrame]:
+    tables = frames(report)
+    name = table or main_table(report)
+    if name not in tables:
+        raise ValueError(f"report {report.kind} has no table {name!r} here: choose from {', '.join(tables)}")
+    return name, tables[name]
+
+
+def frame_csv(report: Report, table: str | None = None) -> str:
+    """One table (`table`, else the main one) as CSV text, for stdout."""
+    return _frame(report, table)[1].write_csv(float_scientific=False)
+
+
 def write_tables(report: Report, fmt: str, out: Path, table: str | None = None) -> list[Path]:
-    """Write CSV or Parquet: one file when `table` is named (`headlines` for the headlines), else a directory
-    `out` with headlines plus one file per table. Returns the files written."""
-    frames = {"headlines": headlines_frame(report), **{t.name: t.frame for t in report.tables}}
-    if table is not None:
-        if table not in frames:
-            raise ValueError(f"report {report.kind} has no table {table!r}: choose from {', '.join(frames)}")
-        selected = {table: frames[table]}
-        paths = {table: out}
+    """Write CSV or Parquet and return the files written.
+
+    `out` ending in `.csv` / `.parquet` is one file: `table`, else the main table. Any other `out` is a
+    directory (made when missing, inside an existing parent): one file per table plus headlines, or
+    only `table`. Nothing else is written."""
+    if out.suffix.lower() in (".csv", ".parquet"):
+        selected = {out: _frame(report, table)[1]}
     else:
-        out.mkdir(parents=True, exist_ok=True)
-        selected = frames
-        paths = {name: out / f"{name}.{fmt}" for name in frames}
-    for name, frame in selected.items():
-        paths[name].parent.mkdir(parents=True, exist_ok=True)
+        tables = frames(report)
+        names = [_frame(report, table)[0]] if table is not None else list(tables)
+        selected = {out / f"{name}.{fmt}": tables[name] for name in names}
+        out.mkdir(exist_ok=True)
+    for path, frame in selected.items():
         if fmt == "csv":
-            frame.write_csv(paths[name], float_scientific=False)  # never 1e-05 in a spreadsheet
+            frame.write_csv(path, float_scientific=False)  # never 1e-05 in a spreadsheet
         else:
-            frame.write_parquet(paths[name])
-    return list(paths.values())
+            frame.write_parquet(path)
+    return list(selected)
