@@ -9,16 +9,30 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from modelmeter.cli import exits
+
+if TYPE_CHECKING:
+    from modelmeter.lake.location import Lake
 
 LAKE_HELP = "Parquet lake: a directory or s3://bucket/prefix (S3 settings: the standard AWS_* variables)."
 
 
 def _fail(action: str, exc: BaseException) -> typer.Exit:
     return exits.fail(action, f"failed: {exc}", exits.FAILED)
+
+
+def _lake(command: str, uri: str) -> Lake:
+    """The lake a URI names; an unusable URI is a usage error (exit 64)."""
+    from modelmeter.lake.location import Lake, LakeError
+
+    try:
+        return Lake.at(uri)
+    except LakeError as exc:
+        raise exits.usage(command, str(exc)) from exc
 
 
 def _days(command: str, values: list[str]) -> list[date]:
@@ -34,11 +48,12 @@ def ingest_into_lake(
     """`modelmeter ingest --lake`: returns the exit code."""
     import duckdb
 
-    from modelmeter.lake.location import Lake, LakeError
+    from modelmeter.lake.location import LakeError
     from modelmeter.lake.write import ingest_to_lake
 
+    lake = _lake("ingest", lake_uri)
     try:
-        result = ingest_to_lake(paths, Lake.at(lake_uri), prices_path=prices, batch_spans=batch_spans)
+        result = ingest_to_lake(paths, lake, prices_path=prices, batch_spans=batch_spans)
     except (OSError, ValueError, LakeError, duckdb.Error) as exc:
         raise _fail("ingest", exc) from exc
     summary = result.summary
@@ -71,15 +86,16 @@ def register(app: typer.Typer) -> None:
         """
         import duckdb
 
-        from modelmeter.lake.location import Lake, LakeError
+        from modelmeter.lake.location import LakeError
         from modelmeter.lake.rollup import DuckDBEngine, Engine, SparkEngine, roll_up
 
         if engine not in ("duckdb", "spark"):
             raise exits.usage("rollup", f"unknown engine {engine!r}: choose duckdb or spark")
         days = _days("rollup", day) or None
+        where = _lake("rollup", lake)
         try:
             runner: Engine = DuckDBEngine() if engine == "duckdb" else SparkEngine(master)
-            result = roll_up(Lake.at(lake), runner, days=days, force=force)
+            result = roll_up(where, runner, days=days, force=force)
         except (OSError, ValueError, LakeError, duckdb.Error) as exc:
             raise _fail("rollup", exc) from exc
         except Exception as exc:  # Spark reports its own errors (no Java, no S3A jars) as Py4J errors
@@ -105,11 +121,12 @@ def register(app: typer.Typer) -> None:
         import duckdb
 
         from modelmeter.lake.compact import compact_day
-        from modelmeter.lake.location import Lake, LakeError
+        from modelmeter.lake.location import LakeError
 
         (the_day,) = _days("lake compact", [day])
+        where = _lake("lake compact", lake)
         try:
-            results = compact_day(Lake.at(lake), the_day)
+            results = compact_day(where, the_day)
         except (OSError, ValueError, LakeError, duckdb.Error) as exc:
             raise _fail("compact", exc) from exc
         for r in results:

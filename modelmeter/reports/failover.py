@@ -156,7 +156,7 @@ def summarise(con: duckdb.DuckDBPyConnection, rates: pl.DataFrame, params: Repor
         .agg(pl.col("calls", "errors", "fallbacks").sum())
         .filter((pl.col("errors") > 0) & (pl.col("fallbacks") == 0))
         .with_columns((pl.col("errors") / pl.col("calls")).alias("error_rate"))
-        .sort("errors", descending=True)
+        .sort(["errors", "workflow"], descending=[True, False])  # ties by name: the same order every run
     )
     outages = outage_windows(con, params)
     # `attempts` rows carry the same attribution columns as `calls`, so the scope applies to them directly

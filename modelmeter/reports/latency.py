@@ -140,7 +140,9 @@ def _p95_title(over_time: pl.DataFrame) -> str:
     known = over_time.filter(pl.col("duration_p95_ms").is_not_null() & (pl.col("ok_calls") >= 30))
     if known.is_empty():
         return "p95 duration per day by model and route"
-    worst = known.sort("duration_p95_ms", descending=True).row(0, named=True)
+    worst = known.sort(["duration_p95_ms", "series", "day"], descending=[True, False, False]).row(
+        0, named=True
+    )
     return (
         f"The slowest p95 of a day: {worst['series']} at {worst['duration_p95_ms']:,.0f} ms "
         f"on {worst['day']:%a %d %b}"
@@ -154,7 +156,9 @@ SPREAD = {"p10_ms": 0.1, "p25_ms": 0.25, "p50_ms": 0.5, "p75_ms": 0.75, "p90_ms"
 def _spread_chart(spread: pl.DataFrame) -> Chart:
     """Per model: p10 to p90 as a line, p25 to p75 as a box, the median as a tick; titled by the
     slowest and the fastest median among models with at least 30 successful calls."""
-    ranked = spread.filter(pl.col("ok_calls") >= 30).sort("p50_ms", descending=True, nulls_last=True)
+    ranked = spread.filter(pl.col("ok_calls") >= 30).sort(  # ties by name: the same title every run
+        ["p50_ms", "model"], descending=[True, False], nulls_last=True
+    )
     title = "Duration of successful calls per model"
     if ranked.height >= 2:
         slow, fast = ranked.row(0, named=True), ranked.row(-1, named=True)
@@ -217,11 +221,11 @@ def summarise(
         Table("latency_by_model", "Latency by model, provider and route", by_model, approximate)
     )
     if spread is not None:
-        spread = spread.sort("p50_ms", descending=True, nulls_last=True)
+        spread = spread.sort(["p50_ms", "model"], descending=[True, False], nulls_last=True)
         report.tables.append(Table("latency_spread", "Latency distribution per model", spread, approximate))
         report.charts.append(_spread_chart(spread))
     slowest = by_model.filter(pl.col("ok_calls") >= 30).sort(
-        "duration_p95_ms", descending=True, nulls_last=True
+        ["duration_p95_ms", "model", "route"], descending=[True, False, False], nulls_last=True
     )
     if not slowest.is_empty():
         top = slowest.row(0, named=True)

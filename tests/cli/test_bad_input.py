@@ -137,6 +137,13 @@ MATRIX: dict[str, Case] = {
     "reprice missing database": case("reprice --db {missing}.duckdb", NO_DATA, "no database"),
     "reprice corrupt database": case("reprice --db {corrupt}", FAILED, "failed"),
     "reprice invalid prices": case("reprice --db {good} --prices {d}/prices.toml", USAGE, "prices"),
+    # the lake
+    "ingest into an unsupported lake": case("ingest {d}/spool --lake ftp://host/lake", USAGE, "unsupported"),
+    "ingest --db and --lake": case("ingest {d}/spool --db {good} --lake {d}/lake", USAGE, "not both"),
+    "report a lake with no calls": case("report cost --lake {d}/empty-lake", NO_DATA, "holds no calls"),
+    "rollup unknown engine": case("rollup --lake {d}/lake --engine flink", USAGE, "unknown engine", "spark"),
+    "rollup bad --day": case("rollup --lake {d}/lake --day yesterday", USAGE, "--day"),
+    "lake compact bad --day": case("lake compact --lake {d}/lake --day 2026-13-40", USAGE, "--day"),
     # serve and mock
     "serve port out of range": case("serve --port 70000", USAGE, "--port"),
     "serve beyond loopback without a token": case("serve --host 0.0.0.0 --port 0", USAGE, "token"),

@@ -20,13 +20,16 @@ NEEDS_AN_EXTRA = {"demo/app.py": "demo", "demo/examples/meeting_notes.py": "demo
 
 
 def _imports(tree: ast.Module) -> set[str]:
-    """Top-level names of absolute imports, except those guarded by `except ImportError`."""
+    """Top-level names of absolute imports, except those guarded by `except ImportError` or made only
+    for the type checker (`if TYPE_CHECKING:`)."""
     guarded: set[int] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Try) and any(
             isinstance(h.type, ast.Name) and h.type.id in ("ImportError", "ModuleNotFoundError")
             for h in node.handlers
         ):
+            guarded |= {id(child) for stmt in node.body for child in ast.walk(stmt)}
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
             guarded |= {id(child) for stmt in node.body for child in ast.walk(stmt)}
     names = set()
     for node in ast.walk(tree):

@@ -140,5 +140,5 @@ def test_unusable_s3_input_is_one_line(tmp_path: Path, s3_server: dict[str, str]
     assert out.returncode == 1 and "Traceback" not in out.stderr and out.stderr.count("\n") == 1, out.stderr
     for uri in ("s3://", "s3://no-such-bucket/lake"):
         report = run_cli("report", "cost", "--lake", uri, env=s3_server)
-        assert report.returncode == 3 and "Traceback" not in report.stderr, report.stderr
+        assert report.returncode == 4 and "Traceback" not in report.stderr, report.stderr
         assert report.stderr.count("\n") == 1, report.stderr

@@ -118,16 +118,16 @@ def test_report_from_the_cli_reads_the_lake(spool: Path, tmp_path: Path, policy:
 def test_bad_lake_input_gets_one_line_and_an_exit_code(tmp_path: Path, spool: Path) -> None:
     wrong = run_cli("ingest", spool, "--lake", "ftp://example/lake")
     assert (
-        wrong.returncode == 1 and "unsupported lake URI" in wrong.stderr and "Traceback" not in wrong.stderr
+        wrong.returncode == 64 and "unsupported lake URI" in wrong.stderr and "Traceback" not in wrong.stderr
     )
     empty = run_cli("report", "weekly", "--lake", tmp_path / "nothing")
-    assert empty.returncode == 3 and "holds no calls" in empty.stderr and "Traceback" not in empty.stderr
+    assert empty.returncode == 4 and "holds no calls" in empty.stderr and "Traceback" not in empty.stderr
     day = run_cli("lake", "compact", "--lake", tmp_path, "--day", "yesterday")
-    assert day.returncode == 1 and "Traceback" not in day.stderr
+    assert day.returncode == 64 and "Traceback" not in day.stderr
     both = run_cli("report", "cost", "--lake", tmp_path, "--db", tmp_path / "x.duckdb")
-    assert both.returncode == 3 and "not both" in both.stderr
+    assert both.returncode == 64 and "not both" in both.stderr
     engine = run_cli("rollup", "--lake", tmp_path, "--engine", "flink")
-    assert engine.returncode == 1 and "unknown engine" in engine.stderr
+    assert engine.returncode == 64 and "unknown engine" in engine.stderr
 
 
 def date_of(text: str) -> Any:

@@ -110,4 +110,5 @@ def assert_reports_equal(
     for kind in kinds:
         ours = normalised(report_data(open_lake(str(lake)), kind, policy, **params))
         reference = normalised(report_data(open_db(db), kind, policy, **params))
-        assert list(differences(ours, reference)) == [], kind
+        found = list(differences(ours, reference))
+        assert found == [], f"{kind}: {len(found)} differences, first: {found[:5]}"
