@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
+from typing import Any
 
 import openai
 import orjson
@@ -31,20 +33,7 @@ from modelmeter.pricing import PRICE_KEY_COLUMNS, STORED_COST, CallUsage, PriceK
 async def test_the_shims_estimate_is_what_ingest_stores_for_the_call(
     mock: MockProviders, fake_keys: dict[str, str], tmp_path: Path, name: str, stream: bool
 ) -> None:
-    case = CASES[name]
-    spool = tmp_path / "spool"
-    modelmeter.instrument(spool=str(spool), endpoints=mock.endpoints)
-    try:
-        await case.run(mock, fake_keys, stream, False)
-        assert modelmeter.flush()
-    finally:
-        modelmeter.uninstrument()
-    (record,) = [
-        orjson.loads(line) for path in spool.glob("*.ndjson") for line in path.read_bytes().splitlines()
-    ]
-
-    db = tmp_path / "calls.duckdb"
-    ingest_paths([spool], db, prices_path=tmp_path / "no-overrides.toml")
+    record, db = await _spooled_and_ingested(mock, tmp_path, CASES[name].run(mock, fake_keys, stream, False))
     ((stored, source),) = rows(db, "SELECT cost_usd, cost_source FROM calls")
 
     assert stored is not None, "every mock model has a genai-prices price"
@@ -71,21 +60,10 @@ async def test_the_service_tier_decides_the_price_in_the_shim_as_at_ingest(
     mock: MockProviders, fake_keys: dict[str, str], tmp_path: Path, stream: bool
 ) -> None:
     """A flex call costs flex rates in the span and in the database, not the default tier's."""
-    spool = tmp_path / "spool"
-    modelmeter.instrument(spool=str(spool), endpoints=mock.endpoints)
-    try:
-        client = openai.AsyncOpenAI(
-            base_url=mock.base_url("openai"), api_key=fake_keys["openai"], max_retries=0
-        )
-        await _openai_compatible(client, "gpt-5-mini", stream, service_tier="flex")
-        assert modelmeter.flush()
-    finally:
-        modelmeter.uninstrument()
-    (record,) = [
-        orjson.loads(line) for path in spool.glob("*.ndjson") for line in path.read_bytes().splitlines()
-    ]
-    db = tmp_path / "calls.duckdb"
-    ingest_paths([spool], db, prices_path=tmp_path / "no-overrides.toml")
+    client = openai.AsyncOpenAI(base_url=mock.base_url("openai"), api_key=fake_keys["openai"], max_retries=0)
+    record, db = await _spooled_and_ingested(
+        mock, tmp_path, _openai_compatible(client, "gpt-5-mini", stream, service_tier="flex")
+    )
     ((stored, tier),) = rows(db, "SELECT cost_usd, service_tier FROM calls")
 
     assert tier == "flex"
@@ -96,3 +74,22 @@ async def test_the_service_tier_decides_the_price_in_the_shim_as_at_ingest(
     assert estimate(key, usage, record["start_ns"]) == shim
     default = estimate(key._replace(service_tier=""), usage, record["start_ns"])
     assert default is not None and shim < default
+
+
+async def _spooled_and_ingested(
+    mock: MockProviders, tmp_path: Path, call: Awaitable[object]
+) -> tuple[dict[str, Any], Path]:
+    """Make one call through the shim into a spool, ingest the spool: (the spooled record, the database)."""
+    spool = tmp_path / "spool"
+    modelmeter.instrument(spool=str(spool), endpoints=mock.endpoints)
+    try:
+        await call
+        assert modelmeter.flush()
+    finally:
+        modelmeter.uninstrument()
+    (record,) = [
+        orjson.loads(line) for path in spool.glob("*.ndjson") for line in path.read_bytes().splitlines()
+    ]
+    db = tmp_path / "calls.duckdb"
+    ingest_paths([spool], db, prices_path=tmp_path / "no-overrides.toml")
+    return record, db
