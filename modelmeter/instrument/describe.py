@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from modelmeter import pricing as core_pricing
 from modelmeter import semconv as sc
 from modelmeter import vendors
 from modelmeter.instrument import pricing
@@ -127,7 +128,7 @@ def describe(request: RequestFacts, answer: Answer, start_ns: int) -> dict[str, 
         _usage_attributes(facts, a)
         if model:
             try:
-                _price(vendor, platform, model, facts, start_ns, a)
+                _price(facts, start_ns, a)
             except Exception as err:  # the price is one fact of many: the others still count
                 a[sc.MM_COST_SOURCE] = "unpriced"
                 a[sc.MM_PARSE_ERROR] = f"{type(err).__name__}: {err}"[:200]
@@ -157,21 +158,15 @@ def provider_name(kind: str | None, family: WireFamily) -> str:
     return vendors.FAMILY_CONVENTION_NAMES.get(family.NAME, "openai")
 
 
-def _price(
-    vendor: str | None, platform: str | None, model: str, facts: Facts, start_ns: int, a: dict[str, Any]
-) -> None:
-    usage = (
-        facts.input_tokens or 0,
-        facts.cache_read_tokens or 0,
-        facts.cache_write_tokens or 0,
-        facts.output_tokens or 0,
-    )
-    cost = pricing.estimate(vendor, platform, model, usage, start_ns)
+def _price(facts: Facts, start_ns: int, a: dict[str, Any]) -> None:
+    """The estimate from the call's whole price key and usage, as ingest will price its record."""
+    cost = pricing.estimate_call(a, start_ns)
     if cost is None:
         a[sc.MM_COST_SOURCE] = "unpriced"
         return
+    key = pricing.price_key(a)
     if facts.fees:
-        fees, unpriced = pricing.request_fees(vendor, platform, model, facts.fees, start_ns)
+        fees, unpriced = core_pricing.request_fees(key, facts.fees, start_ns)
         if fees:
             cost += fees
             a[sc.MM_COST_FEES_USD] = _money(fees)
@@ -181,7 +176,10 @@ def _price(
     a[sc.MM_COST_SOURCE] = "genai-prices"
     a[sc.GEN_AI_USAGE_COST] = float(cost)
     if facts.compaction:
-        share = pricing.estimate(vendor, platform, model, facts.compaction, start_ns)
+        input_tokens, cache_read, cache_write, output = facts.compaction
+        share = core_pricing.estimate(
+            key, core_pricing.CallUsage(input_tokens, output, cache_read, cache_write), start_ns
+        )
         if share is not None:
             a[sc.MM_COMPACTION_COST_USD] = _money(share)
 

@@ -17,14 +17,6 @@ from urllib.parse import urlsplit
 
 from modelmeter import vendors
 
-# Views of vendors.APIS under the names call.py and providers/openai_chat.py read:
-# kind -> (platform, gen_ai.provider.name)
-VENDOR_PLATFORM: dict[str, tuple[str, str]] = {
-    kind: (api.platform, api.convention_name) for kind, api in vendors.APIS.items()
-}
-# model vendor -> gen_ai.provider.name where they differ (see vendors.convention_name)
-SEMCONV_PROVIDER = {v: vendors.convention_name(v) for v in vendors.APIS if vendors.convention_name(v) != v}
-
 
 @dataclass(frozen=True, slots=True)
 class Endpoint:
@@ -83,7 +75,7 @@ def route_of(
     on a host we cannot classify, the gateway's response headers decide, else its credential.
     """
     key_gateway = vendors.GATEWAY_CREDENTIALS.get(auth_kind or "")
-    if kind in VENDOR_PLATFORM:
+    if is_vendor(kind):
         note = f"{auth_kind} sent to {kind}'s own API" if key_gateway else None
         return None, note
     host_gateway = kind or header_gateway

@@ -172,6 +172,11 @@ def summarise(rows: pl.DataFrame, params: ReportParams) -> Report:
     return report
 
 
+def _spend() -> pl.Expr:
+    """A group's summed spend: unpriced (null), not zero, when none of its calls had a price."""
+    return pl.when(pl.col("priced_calls").sum() > 0).then(pl.col("spend_usd").sum()).alias("spend_usd")
+
+
 def _merge_sdks(by_sdk: pl.DataFrame) -> pl.DataFrame:
     """One row per inventory key with its SDKs listed (SDK and version are grouped in SQL, joined here)."""
     return (
@@ -180,7 +185,8 @@ def _merge_sdks(by_sdk: pl.DataFrame) -> pl.DataFrame:
         )
         .group_by(_KEY_COLUMNS)
         .agg(
-            pl.exclude(*_KEY_COLUMNS, "sdk", "sdk_version", "first_seen", "last_seen").sum(),
+            pl.exclude(*_KEY_COLUMNS, "sdk", "sdk_version", "spend_usd", "first_seen", "last_seen").sum(),
+            _spend(),
             pl.col("first_seen").min(),
             pl.col("last_seen").max(),
             pl.col("sdk").drop_nulls().unique().sort().str.join(", ").alias("sdks"),
@@ -247,7 +253,8 @@ def workflow_ranking(rows: pl.DataFrame) -> pl.DataFrame:
             *([pl.col("team").drop_nulls().mode().first().alias("team")] if "team" in rows.columns else []),
             pl.col("tier").drop_nulls().mode().first().alias("tier"),
             pl.col("calls").sum(),
-            pl.col("spend_usd").sum(),
+            _spend(),
+            pl.col("unpriced_calls").sum(),
             pl.col("errors").sum(),
             pl.col("provider").drop_nulls().n_unique().alias("providers"),
             pl.col("provider").drop_nulls().unique().sort().str.join(", ").alias("provider_names"),
@@ -316,7 +323,8 @@ def _direct_keys(rows: pl.DataFrame) -> pl.DataFrame:
         .group_by("key_fingerprint", "auth_kind", "provider")
         .agg(
             pl.col("calls").sum(),
-            pl.col("spend_usd").sum(),
+            _spend(),
+            pl.col("unpriced_calls").sum(),
             pl.col("workflow").drop_nulls().unique().sort().str.join(", ").alias("workflows"),
             pl.col("last_seen").max(),
         )

@@ -23,7 +23,7 @@ from modelmeter.reports.render import render, write_tables
 from modelmeter.reports.render.format import period
 from modelmeter.reports.render.terminal import LINE_BUDGET, render_text
 
-KINDS = ("inventory", "cost", "latency", "failover", "compare", "tiers", "weekly")
+KINDS = ("inventory", "cost", "latency", "failover", "compare", "tiers", "plan", "weekly")
 SCIENTIFIC = re.compile(r"\d(\.\d+)?[eE][+-]?\d")
 SNAKE = re.compile(r"^[a-z0-9]+(_[a-z0-9]+)+$")
 NOISE = re.compile(r"\.\d*(0{7,}|9{7,})\d")

@@ -16,6 +16,7 @@ import re
 from typing import Any
 
 from modelmeter import semconv as sc
+from modelmeter import vendors
 from modelmeter.instrument.providers.base import (
     Facts,
     WireFamily,
@@ -27,7 +28,6 @@ from modelmeter.instrument.providers.base import (
     money,
 )
 from modelmeter.instrument.providers.gateway_extras import mark_byok, read_vercel_metadata
-from modelmeter.instrument.routes import VENDOR_PLATFORM
 
 _DONE = b"[DONE]"
 # model output (a non-empty text or a tool call): looked for only until the first one ...
@@ -53,7 +53,7 @@ class OpenAIChat(WireFamily):
         Vercel's `provider_metadata` from a gateway only (unknown hosts may be either)."""
         if kind == "groq":
             return self._SKIM_GROQ
-        if kind in VENDOR_PLATFORM:
+        if kind in vendors.APIS:
             return self._SKIM_VENDOR
         return self.SKIM
 

@@ -113,7 +113,10 @@ def build_chat(ask: Ask) -> Answer:
     if gateway == "openrouter":
         common["provider"] = ask.routing.served_by if ask.routing else None
     elif ask.vendor == "openai":
-        common |= {"service_tier": "default", "system_fingerprint": "fp_mock01"}
+        # OpenAI answers with the tier that served the call: the one asked for, `default` for `auto`
+        tier = ask.body.get("service_tier")
+        served_tier = tier if isinstance(tier, str) and tier != "auto" else "default"
+        common |= {"service_tier": served_tier, "system_fingerprint": "fp_mock01"}
     answer = Answer(
         operation="chat",
         response_model=model,
