@@ -21,6 +21,7 @@ is kept here, the response stream is replaced by a tee (`streams.py`), and the o
 from __future__ import annotations
 
 import contextvars
+import importlib.util
 import logging
 import random
 import time
@@ -30,6 +31,7 @@ from threading import get_ident
 from types import FunctionType
 from typing import Any
 
+import orjson
 from opentelemetry.context import Context
 from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, TraceFlags, Tracer, TraceState
 
@@ -40,7 +42,7 @@ from modelmeter.instrument.describe import provider_name
 from modelmeter.instrument.providers import family_for
 from modelmeter.instrument.request import MAX_DEFERRED_REQUEST_BYTES, RequestFacts, Route
 from modelmeter.instrument.routes import Endpoint, is_vendor, kind_of
-from modelmeter.instrument.streams import tee_classes
+from modelmeter.instrument.streams import AiohttpContentTee, tee_classes
 
 log = logging.getLogger("modelmeter")
 
@@ -100,6 +102,8 @@ def patch_all() -> list[str]:
             client_async = _async_wrapper(async_tee, items_of, "handle_async_request")
             _patch(module.AsyncClient, shortcuts.CLIENT_SEND, client_async)
         done.append(module_name)
+    if _patch_aiohttp():
+        done.append("aiohttp")
     return done
 
 
@@ -371,3 +375,134 @@ def _classify(config: ShimConfig, url: Any) -> Route | None:
     if gateway:
         attrs[sc.MM_GATEWAY] = gateway
     return Route(family, path, kind, gateway, operation, attrs)
+
+
+# --- aiohttp ------------------------------------------------------------------------------------
+# A client that calls aiohttp itself (google-genai's async client whenever aiohttp is installed) is
+# observed at the session's one request method. The SDKs' aiohttp clients for httpx are observed at
+# their httpx client, which marks the call `_seen`: the aiohttp wrapper beneath passes it through.
+
+
+def _patch_aiohttp() -> bool:
+    """Patch aiohttp's session when it is installed (it is imported here if it was not yet)."""
+    if importlib.util.find_spec("aiohttp") is None:
+        return False
+    import aiohttp
+
+    cls, name = aiohttp.ClientSession, shortcuts.AIOHTTP_REQUEST
+    if any(patched is cls for patched, *_ in _patched):
+        return True
+    original = cls.__dict__[name]
+    call = original if type(original) is FunctionType else _bound_call(original)
+    wrapper = _aiohttp_wrapper(call)
+    wrapper.__modelmeter_original__ = original  # type: ignore[attr-defined]
+    setattr(cls, name, wrapper)
+    _patched.append((cls, name, original, wrapper))
+    return True
+
+
+def _bound_call(original: Any) -> Callable[..., Any]:
+    """`original` (someone's wrapper, a wrapt one say) called as a function of the session."""
+    return lambda session, *args, **kwargs: original.__get__(session, type(session))(*args, **kwargs)
+
+
+@dataclass
+class _AiohttpRequest:
+    """An aiohttp request as `_begin` reads an httpx one: url, headers as triples, body bytes."""
+
+    url: Any
+    headers: tuple[tuple[bytes, bytes, bytes], ...]
+    content: bytes
+
+
+@dataclass
+class _AiohttpURL:
+    scheme: str
+    host: str | None
+    port: int | None  # only when the URL names one, as httpx's
+    path: str
+    params: Any
+
+
+def _as_triples(items: Any) -> list[tuple[bytes, bytes, bytes]]:
+    return [(k.encode("latin-1"), k.lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in items]
+
+
+def _aiohttp_request(session: Any, url: Any, kwargs: dict[str, Any]) -> _AiohttpRequest:
+    target = shortcuts.aiohttp_url(session, url)
+    headers = _as_triples(session.headers.items())
+    given = kwargs.get("headers")
+    if given:
+        headers += _as_triples(given.items() if hasattr(given, "items") else given)
+    data, as_json = kwargs.get("data"), kwargs.get("json")
+    if isinstance(data, str):
+        data = data.encode()
+    elif as_json is not None:
+        data = orjson.dumps(as_json)
+    return _AiohttpRequest(
+        _AiohttpURL(target.scheme, target.host, target.explicit_port, target.raw_path, target.query),
+        tuple(headers),
+        data if isinstance(data, bytes) else b"",
+    )
+
+
+def _aiohttp_wrapper(original: Callable[..., Any]) -> Callable[..., Any]:
+    async def observed(self: Any, method: str, str_or_url: Any, **kwargs: Any) -> Any:
+        config = _config
+        if config is None or method.upper() != "POST" or _is_seen():
+            return await original(self, method, str_or_url, **kwargs)
+        begun = None
+        try:
+            request = _aiohttp_request(self, str_or_url, kwargs)
+            begun = _begin(config, request, _same, False, is_async=True)
+        except Exception:
+            log.debug("modelmeter could not observe an aiohttp request", exc_info=True)
+        if begun is None:
+            return await original(self, method, str_or_url, **kwargs)
+        observation, context = begun
+        token = shortcuts.set(context) if context is not None else None
+        try:
+            response = await original(self, method, str_or_url, **kwargs)
+        except BaseException as exc:
+            _guarded(observation.end, "failed", exc)
+            raise
+        finally:
+            if token is not None:
+                _guarded(shortcuts.reset, token)
+        _guarded(_attach_aiohttp, self, observation, response, kwargs.get("auto_decompress"))
+        return response
+
+    return observed
+
+
+def _same(headers: Any) -> Any:
+    return headers
+
+
+def _attach_aiohttp(session: Any, observation: CallObservation, response: Any, decompress: Any) -> None:
+    """Headers are in: tell the observation (without the content encoding aiohttp has already
+    undone, when it does), and put the tee in front of the body."""
+    try:
+        items = _as_triples_raw(response.raw_headers)
+        if session.auto_decompress if decompress is None else decompress:
+            items = [item for item in items if item[1] != b"content-encoding"]
+        observation.on_headers(response.status, tuple(items))
+        tee = AiohttpContentTee(response.content, observation)
+        response.content = tee
+        for name in ("release", "close"):
+            setattr(response, name, _ending(getattr(response, name), tee))
+    except Exception:
+        log.debug("modelmeter could not observe an aiohttp response", exc_info=True)
+        _guarded(observation.end, "closed")
+
+
+def _as_triples_raw(raw: Any) -> list[tuple[bytes, bytes, bytes]]:
+    return [(k, k.lower(), v) for k, v in raw]
+
+
+def _ending(method: Callable[..., Any], tee: AiohttpContentTee) -> Callable[..., Any]:
+    def ended(*args: Any, **kwargs: Any) -> Any:
+        _guarded(tee.ended)
+        return method(*args, **kwargs)
+
+    return ended

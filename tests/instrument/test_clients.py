@@ -6,11 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import anthropic
 import httpx2
 import openai
 import orjson
 import pytest
+from google import genai
+from google.genai import types as genai_types
 from support.ingest import rows, run_cli
 from support.recorder import Recorder
 
@@ -70,6 +73,49 @@ async def test_the_sdks_aiohttp_clients_are_observed_each_call_once(
     for (_, _, usage_known, input_tokens, sdk), served in zip(calls, mock.calls, strict=True):
         assert served.usage is not None and usage_known and input_tokens == served.usage.input_tokens
         assert sdk in ("openai", "anthropic")
+
+
+async def test_google_genai_async_through_aiohttp_is_observed_each_call_once(
+    mock: MockProviders, tmp_path: Path
+) -> None:
+    """google-genai's async client calls aiohttp itself (no httpx beneath): observed at the session."""
+    spool, db = tmp_path / "spool", tmp_path / "db.duckdb"
+    modelmeter.instrument(spool=str(spool), endpoints=mock.endpoints)
+    try:
+        client = genai.Client(
+            api_key="AIzaFAKE00000000000000000000000000000",
+            http_options=genai_types.HttpOptions(base_url=mock.base_url("gemini")),
+        )
+        assert client._api_client._use_aiohttp()  # the path under test, not httpx
+        models = client.aio.models
+        answer = await models.generate_content(model="gemini-2.5-flash", contents=MESSAGES[0]["content"])
+        chunks = [
+            chunk
+            async for chunk in await models.generate_content_stream(
+                model="gemini-2.5-flash", contents=MESSAGES[0]["content"]
+            )
+        ]
+        await client.aio.aclose()
+        assert modelmeter.flush()
+    finally:
+        modelmeter.uninstrument()
+    assert aiohttp.ClientSession._request.__module__.startswith("aiohttp")  # put back as it was
+    assert answer.text and "".join(c.text or "" for c in chunks)
+    result = run_cli("ingest", str(spool), "--db", str(db))
+    assert result.returncode == 0, result.stderr
+    calls = rows(
+        db,
+        "SELECT response_id, streaming, status, http_status, usage_known, input_tokens, output_tokens,"
+        " request_model, duration_ms FROM calls ORDER BY start_time",
+    )
+    assert len(calls) == 2 and [c[0] for c in calls] == [c.response_id for c in mock.calls]
+    assert [c[1] for c in calls] == [False, True]
+    for (_, _, status, http, known, inputs, outputs, model, duration), served in zip(
+        calls, mock.calls, strict=True
+    ):
+        assert (status, http, known, model) == ("ok", 200, True, "gemini-2.5-flash")
+        assert served.usage is not None and inputs == served.usage.input_tokens
+        assert outputs == served.usage.output_tokens and duration > 0
 
 
 def _chat_json(request: httpx2.Request) -> httpx2.Response:
