@@ -1,6 +1,7 @@
-"""The HTTP patch: every request of `httpx2` and `httpx` clients passes through the wrappers below.
+"""The HTTP patch: every request of `httpx2`, `httpx` and `aiohttp` clients passes through the
+wrappers below.
 
-Two seams, each call observed at exactly one of them:
+Three seams, each call observed at exactly one of them:
 - the transports: `HTTPTransport.handle_request` and `AsyncHTTPTransport.handle_async_request`
   replaced on the classes (as opentelemetry-instrumentation-httpx does), so clients created before
   or after `instrument()`, inside any SDK, are observed. What was there before is kept and called:
@@ -10,6 +11,10 @@ Two seams, each call observed at exactly one of them:
   of those two (the SDKs' aiohttp client `DefaultAioHttpClient`, `MockTransport`, a company's own
   transport, a subclass that overrides the method). While it runs, a transport wrapper beneath it
   passes the request through (`_seen`), so a call is counted once.
+- aiohttp's session (`ClientSession._request`), for code that calls aiohttp itself (google-genai's
+  async client whenever aiohttp is installed); the SDKs' aiohttp clients for httpx reach it beneath
+  the client seam, which marks the call `_seen`. The response's `content` reader is replaced by a
+  pass-through tee (`streams.AiohttpContentTee`).
 `uninstrument()` puts back exactly what it found; if someone patched on top of us meanwhile, our
 wrapper stays in their chain but turns into a pass-through.
 
@@ -21,9 +26,11 @@ is kept here, the response stream is replaced by a tee (`streams.py`), and the o
 from __future__ import annotations
 
 import contextvars
+import importlib.abc
 import importlib.util
 import logging
 import random
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -118,6 +125,7 @@ def _patch(cls: type, name: str, make: Callable[[Callable[[Any, Any], Any], bool
 def unpatch_all() -> None:
     """Restore each patched attribute that is still ours; a wrapper someone stacked on top of stays
     and calls ours, which passes through once `_config` is None."""
+    _unwatch_imports()
     while _patched:
         cls, name, original, wrapper = _patched.pop()
         if cls.__dict__.get(name) is wrapper:
@@ -384,12 +392,16 @@ def _classify(config: ShimConfig, url: Any) -> Route | None:
 
 
 def _patch_aiohttp() -> bool:
-    """Patch aiohttp's session when it is installed (it is imported here if it was not yet)."""
-    if importlib.util.find_spec("aiohttp") is None:
-        return False
-    import aiohttp
-
-    cls, name = aiohttp.ClientSession, shortcuts.AIOHTTP_REQUEST
+    """Patch aiohttp's session if aiohttp is loaded; if it is installed but not loaded yet, once the
+    app imports it (`_WhenImported`): importing it here would slow every app that never uses it."""
+    module = sys.modules.get("aiohttp")
+    if module is None:
+        if importlib.util.find_spec("aiohttp") is None:
+            return False
+        if not any(type(finder) is _WhenImported for finder in sys.meta_path):
+            sys.meta_path.insert(0, _WhenImported())
+        return True
+    cls, name = module.ClientSession, shortcuts.AIOHTTP_REQUEST
     if any(patched is cls for patched, *_ in _patched):
         return True
     original = cls.__dict__[name]
@@ -399,6 +411,35 @@ def _patch_aiohttp() -> bool:
     setattr(cls, name, wrapper)
     _patched.append((cls, name, original, wrapper))
     return True
+
+
+class _WhenImported(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Finds nothing itself: when `aiohttp` is imported, it lets the other finders find it, runs
+    their loader, and patches the session (if still instrumented); then it is gone."""
+
+    def find_spec(self, fullname: str, path: Any, target: Any = None) -> Any:
+        if fullname != "aiohttp":
+            return None
+        _guarded(sys.meta_path.remove, self)
+        for finder in sys.meta_path:
+            spec = finder.find_spec(fullname, path, target) if hasattr(finder, "find_spec") else None
+            if spec is not None and spec.loader is not None:
+                self._loader, spec.loader = spec.loader, self
+                return spec
+        return None
+
+    def create_module(self, spec: Any) -> Any:
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module: Any) -> None:
+        module.__loader__ = module.__spec__.loader = self._loader  # theirs again, as if never here
+        self._loader.exec_module(module)
+        if _config is not None:
+            _guarded(_patch_aiohttp)
+
+
+def _unwatch_imports() -> None:
+    sys.meta_path[:] = [finder for finder in sys.meta_path if type(finder) is not _WhenImported]
 
 
 def _bound_call(original: Any) -> Callable[..., Any]:

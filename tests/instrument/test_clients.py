@@ -3,6 +3,8 @@ client seam, and a call that two seams could see is counted once."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -177,3 +179,30 @@ def test_a_call_through_any_transport_is_recorded_once(
     assert response.usage is not None and record["input_tokens"] == response.usage.prompt_tokens
     assert f"{span.context.span_id:016x}" == record["span_id"]
     assert (span.attributes or {})[sc.GEN_AI_RESPONSE_ID] == response.id
+
+
+_LATE_IMPORT = """
+import sys
+import modelmeter
+modelmeter.instrument(spool=False)
+assert "aiohttp" not in sys.modules  # instrument() does not load it for an app that may never
+import aiohttp
+from google import genai  # imports aiohttp again: nothing changes
+patched = hasattr(aiohttp.ClientSession._request, "__modelmeter_original__")
+assert aiohttp.__spec__.loader is aiohttp.__loader__ and "modelmeter" not in repr(aiohttp.__loader__)
+modelmeter.uninstrument()
+restored = not hasattr(aiohttp.ClientSession._request, "__modelmeter_original__")
+print(patched, restored, len(sys.meta_path))
+"""
+
+
+def test_aiohttp_imported_after_instrument_is_patched_then_and_restored() -> None:
+    baseline = subprocess.run(
+        [sys.executable, "-c", "import sys, aiohttp; print(len(sys.meta_path))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    done = subprocess.run([sys.executable, "-c", _LATE_IMPORT], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", "True", baseline.stdout.strip()]
