@@ -206,3 +206,36 @@ def test_aiohttp_imported_after_instrument_is_patched_then_and_restored() -> Non
     done = subprocess.run([sys.executable, "-c", _LATE_IMPORT], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["True", "True", baseline.stdout.strip()]
+
+
+async def test_plain_aiohttp_gzip_and_a_stream_released_early_are_each_recorded_once(
+    mock: MockProviders, tmp_path: Path
+) -> None:
+    """aiohttp undoes the gzip before the tee sees the bytes; a stream the app releases after its
+    first line ends there; the app reads exactly what the server sent."""
+    modelmeter.instrument(spool=str(tmp_path), endpoints=mock.endpoints)
+    url = mock.base_url("openai") + "/chat/completions"
+    headers = {"authorization": "Bearer sk-proj-FAKE0000000000", "x-mock-gzip": "true"}
+    ask: Any = {"model": "gpt-4o-mini", "messages": MESSAGES}
+    try:
+        async with aiohttp.ClientSession(headers=headers) as session:
+            async with session.post(url, json=ask) as response:
+                answer = await response.json()
+            streamed = {**ask, "stream": True, "stream_options": {"include_usage": True}}
+            async with session.post(url, json=streamed) as response:
+                lines = [line async for line in response.content]
+            async with session.post(
+                url, data=orjson.dumps(streamed), headers={"x-mock-chunks": "50"}
+            ) as response:
+                first = await response.content.readline()
+        assert modelmeter.flush()
+    finally:
+        modelmeter.uninstrument()
+    assert first.startswith(b"data: ") and lines[-2:] == [b"data: [DONE]\n", b"\n"]
+    records = sorted(_records(tmp_path), key=lambda r: r["start_ns"])
+    assert [r["response_id"] for r in records[:2]] == [answer["id"], mock.calls[1].response_id]
+    assert len(records) == 3 and [r["streaming"] for r in records] == [False, True, True]
+    for record, served in zip(records[:2], mock.calls, strict=False):
+        assert served.usage is not None and record["input_tokens"] == served.usage.input_tokens
+        assert record["status"] == "ok" and record["request_model"] == "gpt-4o-mini"
+    assert records[2]["usage_known"] is False and records[2]["http_status"] == 200
