@@ -1,8 +1,9 @@
 """instrument/: the shim that runs inside users' apps (imports nothing heavy).
 
-`instrument()` patches httpx2 and httpx (`shim.py`) so that every AI request, from any SDK or a
-plain client, is observed: at the transports for httpx's and httpx2's own, at the clients for any
-other transport (the SDKs' aiohttp client, `MockTransport`, a company's own), each call once.
+`instrument()` patches httpx2, httpx and aiohttp (`shim.py`) so that every AI request, from any SDK
+or a plain client, is observed: at the transports for httpx's and httpx2's own, at the clients for
+any other transport (the SDKs' aiohttp client, `MockTransport`, a company's own), at aiohttp's
+session for code that calls aiohttp itself (google-genai's async client), each call once.
 
 Two paths leave an observed call (`call.CallObservation`), and neither depends on the other:
 - the record, always (unless `spool=False`): when the response body ends (consumed, closed, failed
@@ -73,7 +74,7 @@ _atexit_registered = False
 
 
 def instrument(**options: Any) -> None:
-    """Observe every AI call made through httpx2 / httpx from now on; idempotent.
+    """Observe every AI call made through httpx2 / httpx / aiohttp from now on; idempotent.
 
     Options (each also an environment variable): `tracer_provider` (an SDK TracerProvider to
     use), `spool` (False to write no spool; a path to write it there; MODELMETER_SPOOL),
@@ -107,7 +108,7 @@ def instrument(**options: Any) -> None:
 
 
 def uninstrument() -> None:
-    """Stop observing and put httpx2 / httpx back exactly as they were; idempotent."""
+    """Stop observing and put httpx2 / httpx / aiohttp back exactly as they were; idempotent."""
     global _tracing
     with _lock:
         shim.configure(None)

@@ -1,6 +1,7 @@
-"""The HTTP patch: every request of `httpx2` and `httpx` clients passes through the wrappers below.
+"""The HTTP patch: every request of `httpx2`, `httpx` and `aiohttp` clients passes through the
+wrappers below.
 
-Two seams, each call observed at exactly one of them:
+Three seams, each call observed at exactly one of them:
 - the transports: `HTTPTransport.handle_request` and `AsyncHTTPTransport.handle_async_request`
   replaced on the classes (as opentelemetry-instrumentation-httpx does), so clients created before
   or after `instrument()`, inside any SDK, are observed. What was there before is kept and called:
@@ -10,6 +11,10 @@ Two seams, each call observed at exactly one of them:
   of those two (the SDKs' aiohttp client `DefaultAioHttpClient`, `MockTransport`, a company's own
   transport, a subclass that overrides the method). While it runs, a transport wrapper beneath it
   passes the request through (`_seen`), so a call is counted once.
+- aiohttp's session (`ClientSession._request`), for code that calls aiohttp itself (google-genai's
+  async client whenever aiohttp is installed); the SDKs' aiohttp clients for httpx reach it beneath
+  the client seam, which marks the call `_seen`. The response's `content` reader is replaced by a
+  pass-through tee (`streams.AiohttpContentTee`).
 `uninstrument()` puts back exactly what it found; if someone patched on top of us meanwhile, our
 wrapper stays in their chain but turns into a pass-through.
 
@@ -21,8 +26,11 @@ is kept here, the response stream is replaced by a tee (`streams.py`), and the o
 from __future__ import annotations
 
 import contextvars
+import importlib.abc
+import importlib.util
 import logging
 import random
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +38,7 @@ from threading import get_ident
 from types import FunctionType
 from typing import Any
 
+import orjson
 from opentelemetry.context import Context
 from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, TraceFlags, Tracer, TraceState
 
@@ -40,7 +49,7 @@ from modelmeter.instrument.describe import provider_name
 from modelmeter.instrument.providers import family_for
 from modelmeter.instrument.request import MAX_DEFERRED_REQUEST_BYTES, RequestFacts, Route
 from modelmeter.instrument.routes import Endpoint, is_vendor, kind_of
-from modelmeter.instrument.streams import tee_classes
+from modelmeter.instrument.streams import AiohttpContentTee, tee_classes
 
 log = logging.getLogger("modelmeter")
 
@@ -100,6 +109,8 @@ def patch_all() -> list[str]:
             client_async = _async_wrapper(async_tee, items_of, "handle_async_request")
             _patch(module.AsyncClient, shortcuts.CLIENT_SEND, client_async)
         done.append(module_name)
+    if _patch_aiohttp():
+        done.append("aiohttp")
     return done
 
 
@@ -114,6 +125,7 @@ def _patch(cls: type, name: str, make: Callable[[Callable[[Any, Any], Any], bool
 def unpatch_all() -> None:
     """Restore each patched attribute that is still ours; a wrapper someone stacked on top of stays
     and calls ours, which passes through once `_config` is None."""
+    _unwatch_imports()
     while _patched:
         cls, name, original, wrapper = _patched.pop()
         if cls.__dict__.get(name) is wrapper:
@@ -371,3 +383,167 @@ def _classify(config: ShimConfig, url: Any) -> Route | None:
     if gateway:
         attrs[sc.MM_GATEWAY] = gateway
     return Route(family, path, kind, gateway, operation, attrs)
+
+
+# --- aiohttp ------------------------------------------------------------------------------------
+# A client that calls aiohttp itself (google-genai's async client whenever aiohttp is installed) is
+# observed at the session's one request method. The SDKs' aiohttp clients for httpx are observed at
+# their httpx client, which marks the call `_seen`: the aiohttp wrapper beneath passes it through.
+
+
+def _patch_aiohttp() -> bool:
+    """Patch aiohttp's session if aiohttp is loaded; if it is installed but not loaded yet, once the
+    app imports it (`_WhenImported`): importing it here would slow every app that never uses it."""
+    module = sys.modules.get("aiohttp")
+    if module is None:
+        if importlib.util.find_spec("aiohttp") is None:
+            return False
+        if not any(type(finder) is _WhenImported for finder in sys.meta_path):
+            sys.meta_path.insert(0, _WhenImported())
+        return True
+    cls, name = module.ClientSession, shortcuts.AIOHTTP_REQUEST
+    if any(patched is cls for patched, *_ in _patched):
+        return True
+    original = cls.__dict__[name]
+    call = original if type(original) is FunctionType else _bound_call(original)
+    wrapper = _aiohttp_wrapper(call)
+    wrapper.__modelmeter_original__ = original  # type: ignore[attr-defined]
+    setattr(cls, name, wrapper)
+    _patched.append((cls, name, original, wrapper))
+    return True
+
+
+class _WhenImported(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Finds nothing itself: when `aiohttp` is imported, it lets the other finders find it, runs
+    their loader, and patches the session (if still instrumented); then it is gone."""
+
+    def find_spec(self, fullname: str, path: Any, target: Any = None) -> Any:
+        if fullname != "aiohttp":
+            return None
+        _guarded(sys.meta_path.remove, self)
+        for finder in sys.meta_path:
+            spec = finder.find_spec(fullname, path, target) if hasattr(finder, "find_spec") else None
+            if spec is not None and spec.loader is not None:
+                self._loader, spec.loader = spec.loader, self
+                return spec
+        return None
+
+    def create_module(self, spec: Any) -> Any:
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module: Any) -> None:
+        module.__loader__ = module.__spec__.loader = self._loader  # theirs again, as if never here
+        self._loader.exec_module(module)
+        if _config is not None:
+            _guarded(_patch_aiohttp)
+
+
+def _unwatch_imports() -> None:
+    sys.meta_path[:] = [finder for finder in sys.meta_path if type(finder) is not _WhenImported]
+
+
+def _bound_call(original: Any) -> Callable[..., Any]:
+    """`original` (someone's wrapper, a wrapt one say) called as a function of the session."""
+    return lambda session, *args, **kwargs: original.__get__(session, type(session))(*args, **kwargs)
+
+
+@dataclass
+class _AiohttpRequest:
+    """An aiohttp request as `_begin` reads an httpx one: url, headers as triples, body bytes."""
+
+    url: Any
+    headers: tuple[tuple[bytes, bytes, bytes], ...]
+    content: bytes
+
+
+@dataclass
+class _AiohttpURL:
+    scheme: str
+    host: str | None
+    port: int | None  # only when the URL names one, as httpx's
+    path: str
+    params: Any
+
+
+def _as_triples(items: Any) -> list[tuple[bytes, bytes, bytes]]:
+    return [(k.encode("latin-1"), k.lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in items]
+
+
+def _aiohttp_request(session: Any, url: Any, kwargs: dict[str, Any]) -> _AiohttpRequest:
+    target = shortcuts.aiohttp_url(session, url)
+    headers = _as_triples(session.headers.items())
+    given = kwargs.get("headers")
+    if given:
+        headers += _as_triples(given.items() if hasattr(given, "items") else given)
+    data, as_json = kwargs.get("data"), kwargs.get("json")
+    if isinstance(data, str):
+        data = data.encode()
+    elif as_json is not None:
+        data = orjson.dumps(as_json)
+    return _AiohttpRequest(
+        _AiohttpURL(target.scheme, target.host, target.explicit_port, target.raw_path, target.query),
+        tuple(headers),
+        data if isinstance(data, bytes) else b"",
+    )
+
+
+def _aiohttp_wrapper(original: Callable[..., Any]) -> Callable[..., Any]:
+    async def observed(self: Any, method: str, str_or_url: Any, **kwargs: Any) -> Any:
+        config = _config
+        if config is None or method.upper() != "POST" or _is_seen():
+            return await original(self, method, str_or_url, **kwargs)
+        begun = None
+        try:
+            request = _aiohttp_request(self, str_or_url, kwargs)
+            begun = _begin(config, request, _same, False, is_async=True)
+        except Exception:
+            log.debug("modelmeter could not observe an aiohttp request", exc_info=True)
+        if begun is None:
+            return await original(self, method, str_or_url, **kwargs)
+        observation, context = begun
+        token = shortcuts.set(context) if context is not None else None
+        try:
+            response = await original(self, method, str_or_url, **kwargs)
+        except BaseException as exc:
+            _guarded(observation.end, "failed", exc)
+            raise
+        finally:
+            if token is not None:
+                _guarded(shortcuts.reset, token)
+        _guarded(_attach_aiohttp, self, observation, response, kwargs.get("auto_decompress"))
+        return response
+
+    return observed
+
+
+def _same(headers: Any) -> Any:
+    return headers
+
+
+def _attach_aiohttp(session: Any, observation: CallObservation, response: Any, decompress: Any) -> None:
+    """Headers are in: tell the observation (without the content encoding aiohttp has already
+    undone, when it does), and put the tee in front of the body."""
+    try:
+        items = _as_triples_raw(response.raw_headers)
+        if session.auto_decompress if decompress is None else decompress:
+            items = [item for item in items if item[1] != b"content-encoding"]
+        observation.on_headers(response.status, tuple(items))
+        tee = AiohttpContentTee(response.content, observation)
+        response.content = tee
+        for name in ("release", "close"):
+            setattr(response, name, _ending(getattr(response, name), tee))
+    except Exception:
+        log.debug("modelmeter could not observe an aiohttp response", exc_info=True)
+        _guarded(observation.end, "closed")
+
+
+def _as_triples_raw(raw: Any) -> list[tuple[bytes, bytes, bytes]]:
+    return [(k, k.lower(), v) for k, v in raw]
+
+
+def _ending(method: Callable[..., Any], tee: AiohttpContentTee) -> Callable[..., Any]:
+    def ended(*args: Any, **kwargs: Any) -> Any:
+        _guarded(tee.ended)
+        return method(*args, **kwargs)
+
+    return ended

@@ -120,3 +120,15 @@ def body_in_memory(response: Any) -> bytes | None:
     """The body of a response that was made with it (a `MockTransport`'s: its client never reads
     the stream), else None; the public `content` raises for a body not read, which costs more."""
     return response.content if hasattr(response, "_content") else None
+
+
+# --- aiohttp ------------------------------------------------------------------------------------
+
+# the session method every request goes through (`request`, `post`, ... return a context manager
+# around it): where google-genai's async client and any other aiohttp caller is observed
+AIOHTTP_REQUEST = "_request"
+
+
+def aiohttp_url(session: Any, str_or_url: Any) -> Any:
+    """The yarl URL an aiohttp session sends a request for `str_or_url` to (its `base_url` applies)."""
+    return session._build_url(str_or_url)

@@ -416,3 +416,85 @@ def tee_classes(sync_base: type, async_base: type) -> tuple[type, type]:
     if tees is None:
         tees = _TEES[sync_base] = _make_tees(sync_base, async_base)
     return tees
+
+
+class AiohttpContentTee:
+    """Put in place of an aiohttp response's `content` (its StreamReader, whose slots leave no room
+    for a wrapper): every read method passes the reader's bytes to the app unchanged and, on the
+    side, to the observer; the body ends when a read leaves the reader at its end or fails, or when
+    the response is released or closed first (`ended`). Everything else is the reader's own."""
+
+    def __init__(self, inner: Any, observer: Observer) -> None:
+        self._inner = inner
+        self._observer = observer
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def _took(self, data: Any) -> Any:
+        observer = self._observer
+        try:
+            chunk = data[0] if type(data) is tuple else data
+            if chunk:
+                batch = observer.batch
+                if batch is None:
+                    observer.feed(chunk)
+                else:
+                    batch.append(chunk)
+                    if len(batch) >= SKIM_BATCH_CHUNKS:
+                        observer.skim(batch)
+            if self._inner.at_eof():
+                observer.end("eof")
+        except Exception:  # never raise into the app's read
+            observer.end("closed")
+        return data
+
+    async def _read(self, method: str, *args: Any) -> Any:
+        try:
+            data = await getattr(self._inner, method)(*args)
+        except BaseException as exc:
+            self._observer.end("error", exc)
+            raise
+        return self._took(data)
+
+    async def read(self, n: int = -1) -> bytes:
+        return await self._read("read", n)
+
+    async def readany(self) -> bytes:
+        return await self._read("readany")
+
+    async def readline(self) -> bytes:
+        return await self._read("readline")
+
+    async def readuntil(self, separator: bytes = b"\n") -> bytes:
+        return await self._read("readuntil", separator)
+
+    async def readexactly(self, n: int) -> bytes:
+        return await self._read("readexactly", n)
+
+    async def readchunk(self) -> tuple[bytes, bool]:
+        return await self._read("readchunk")
+
+    def read_nowait(self, n: int = -1) -> bytes:
+        return self._took(self._inner.read_nowait(n))
+
+    async def _until_empty(self, read: Callable[[], Any]) -> AsyncIterator[bytes]:
+        while chunk := await read():
+            yield chunk
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._until_empty(self.readline)
+
+    def iter_any(self) -> AsyncIterator[bytes]:
+        return self._until_empty(self.readany)
+
+    def iter_chunked(self, n: int) -> AsyncIterator[bytes]:
+        return self._until_empty(functools.partial(self.read, n))
+
+    async def iter_chunks(self) -> AsyncIterator[tuple[bytes, bool]]:
+        while (chunk := await self.readchunk()) != (b"", False):
+            yield chunk
+
+    def ended(self) -> None:
+        """The response was released or closed: a body not read to its end ends here."""
+        self._observer.end("closed")

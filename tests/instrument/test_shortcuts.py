@@ -3,8 +3,12 @@ public APIs: if a library changes what it keeps, these fail before the shim misr
 
 from __future__ import annotations
 
+import contextlib
+
+import aiohttp
 import httpx
 import httpx2
+import yarl
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.sdk.trace import SpanLimits, TracerProvider
@@ -85,3 +89,33 @@ def test_a_body_in_memory_is_told_from_one_still_to_be_read() -> None:
         assert shortcuts.body_in_memory(streamed) is None
         streamed.read()
         assert shortcuts.body_in_memory(streamed) == b"{}"
+
+
+async def test_every_aiohttp_request_goes_through_the_session_method_the_shim_patches() -> None:
+    """`request`, `post` and the rest send through `AIOHTTP_REQUEST`, to the URL `aiohttp_url`
+    gives (the session's `base_url` applied)."""
+    seen: list[tuple[str, yarl.URL]] = []
+
+    class Stop(Exception):
+        pass
+
+    async def record(session: aiohttp.ClientSession, method: str, str_or_url: object, **_: object) -> None:
+        seen.append((method, shortcuts.aiohttp_url(session, str_or_url)))
+        raise Stop
+
+    original = aiohttp.ClientSession.__dict__[shortcuts.AIOHTTP_REQUEST]
+    setattr(aiohttp.ClientSession, shortcuts.AIOHTTP_REQUEST, record)
+    try:
+        async with aiohttp.ClientSession(base_url="http://127.0.0.1:9/v1beta/") as session:
+            for send in (
+                lambda: session.post("models/m:generateContent", data=b"{}"),
+                lambda: session.request("POST", "http://example.test:8080/v1/chat/completions"),
+            ):
+                with contextlib.suppress(Stop):
+                    await send()
+    finally:
+        setattr(aiohttp.ClientSession, shortcuts.AIOHTTP_REQUEST, original)
+    assert seen == [
+        ("POST", yarl.URL("http://127.0.0.1:9/v1beta/models/m:generateContent")),
+        ("POST", yarl.URL("http://example.test:8080/v1/chat/completions")),
+    ]

@@ -13,7 +13,6 @@ from typing import Any
 import anthropic
 import cohere
 import groq
-import httpx
 import openai
 import pytest
 from google import genai
@@ -149,13 +148,8 @@ async def run_anthropic(mock: MockProviders, keys: dict[str, str], stream: bool,
 
 
 async def run_gemini(mock: MockProviders, keys: dict[str, str], stream: bool, is_async: bool) -> SDKResult:
-    # google-genai's async client uses aiohttp directly whenever aiohttp is installed (the test
-    # extras install it for the SDKs' aiohttp clients); the shim does not observe that path (README),
-    # so the async runs ask for its httpx client, as `async_client_args` with a transport does
-    options = genai_types.HttpOptions(
-        base_url=mock.base_url("gemini"),
-        async_client_args={"transport": httpx.AsyncHTTPTransport()} if is_async else None,
-    )
+    # the async runs go through aiohttp, which google-genai uses directly whenever it is installed
+    options = genai_types.HttpOptions(base_url=mock.base_url("gemini"))
     client = genai.Client(api_key=keys["gemini"], http_options=options)
     models: Any = client.aio.models if is_async else client.models
     if not stream:
