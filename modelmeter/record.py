@@ -37,8 +37,8 @@ RECORD_COLUMNS: dict[str, str] = {
     "name": "VARCHAR",  # spool.py | _common
     "start_ns": "BIGINT",  # spool.py | _common
     "end_ns": "BIGINT",  # spool.py | _common
-    "duration_ms": "DOUBLE",  # call.py | _common
-    "ttft_ms": "DOUBLE",  # call.py | mapping
+    "duration_ms": "DOUBLE",  # describe.py | _common
+    "ttft_ms": "DOUBLE",  # describe.py | mapping
     "source": "VARCHAR",  # spool.py (modelmeter) | mapping (anthropic-sdk, openllmetry, openlit, ...)
     "service": "VARCHAR",  # spool.py (the resource) | _common
     "environment": "VARCHAR",  # spool.py (the resource) | _common
@@ -46,38 +46,38 @@ RECORD_COLUMNS: dict[str, str] = {
     "team": "VARCHAR",  # tags.py | _common
     "tier": "VARCHAR",  # tags.py | _common
     "run": "VARCHAR",  # tags.py | _common
-    "route": "VARCHAR",  # call.py (routes.py) | _common
-    "gateway": "VARCHAR",  # call.py (routes.py) | _common
-    "provider": "VARCHAR",  # call.py (naming.py) | _common
-    "platform": "VARCHAR",  # call.py (vendors.py) | _common
+    "route": "VARCHAR",  # describe.py (routes.py) | _common
+    "gateway": "VARCHAR",  # describe.py (routes.py) | _common
+    "provider": "VARCHAR",  # describe.py (naming.py) | _common
+    "platform": "VARCHAR",  # describe.py (vendors.py) | _common
     "operation": "VARCHAR",  # shim.py (the wire family) | _common, mapping
     "request_model": "VARCHAR",  # request.py | _common
-    "response_model": "VARCHAR",  # call.py (providers/) | _common
-    "model": "VARCHAR",  # call.py (naming.py) | _common
-    "response_id": "VARCHAR",  # call.py (providers/) | _common
+    "response_model": "VARCHAR",  # describe.py (providers/) | _common
+    "model": "VARCHAR",  # describe.py (naming.py) | _common
+    "response_id": "VARCHAR",  # describe.py (providers/) | _common
     "streaming": "BOOLEAN",  # request.py | mapping
-    "status": "VARCHAR",  # call.py | _common
-    "http_status": "INTEGER",  # call.py | _common
-    "error_type": "VARCHAR",  # call.py | _common
-    "finish_reason": "VARCHAR",  # call.py (providers/) | _common
-    "truncated": "BOOLEAN",  # call.py | mapping
-    "usage_known": "BOOLEAN",  # call.py (providers/) | _common
-    "input_tokens": "BIGINT",  # call.py (providers/) | _common
-    "output_tokens": "BIGINT",  # call.py (providers/) | _common
-    "cache_read_tokens": "BIGINT",  # call.py (providers/) | _common
-    "cache_write_tokens": "BIGINT",  # call.py (providers/) | _common
-    "reasoning_tokens": "BIGINT",  # call.py (providers/) | _common
-    "service_tier": "VARCHAR",  # call.py (providers/) | mapping
+    "status": "VARCHAR",  # describe.py | _common
+    "http_status": "INTEGER",  # describe.py | _common
+    "error_type": "VARCHAR",  # describe.py | _common
+    "finish_reason": "VARCHAR",  # describe.py (providers/) | _common
+    "truncated": "BOOLEAN",  # describe.py | mapping
+    "usage_known": "BOOLEAN",  # describe.py (providers/) | _common
+    "input_tokens": "BIGINT",  # describe.py (providers/) | _common
+    "output_tokens": "BIGINT",  # describe.py (providers/) | _common
+    "cache_read_tokens": "BIGINT",  # describe.py (providers/) | _common
+    "cache_write_tokens": "BIGINT",  # describe.py (providers/) | _common
+    "reasoning_tokens": "BIGINT",  # describe.py (providers/) | _common
+    "service_tier": "VARCHAR",  # describe.py (providers/) | mapping
     "cost_usd": "DECIMAL(18,10)",  # ingest/load.py (modelmeter/pricing.py)
     "cost_source": "VARCHAR",  # ingest/load.py (modelmeter/pricing.py)
-    "reported_cost_usd": "DECIMAL(18,10)",  # call.py (providers/) | mapping
-    "reported_cost_source": "VARCHAR",  # call.py (providers/) | mapping
+    "reported_cost_usd": "DECIMAL(18,10)",  # describe.py (providers/) | mapping
+    "reported_cost_source": "VARCHAR",  # describe.py (providers/) | mapping
     "key_fingerprint": "VARCHAR",  # request.py (keys.py) | -
     "auth_kind": "VARCHAR",  # request.py (keys.py) | -
     "sdk": "VARCHAR",  # request.py (sdk.py) | mapping
     "sdk_version": "VARCHAR",  # request.py (sdk.py) | -
     "server_address": "VARCHAR",  # shim.py | _common
-    "request_id": "VARCHAR",  # call.py | mapping
+    "request_id": "VARCHAR",  # describe.py | mapping
     "call_id": "VARCHAR",  # request.py (correlation.py) | -
     "attempt": "INTEGER",  # request.py (correlation.py) | -
     "fallback_from": "VARCHAR",  # request.py (correlation.py) | -
