@@ -338,7 +338,7 @@ _MIX: list[
 ]
 
 _GATEWAYS = {
-    "vercel": ("ai-gateway.vercel.sh", "vercel-gateway-key", "vercel.gateway.cost"),
+    "vercel": ("ai-gateway.vercel.sh", "vercel-gateway-key", "provider_metadata.gateway.cost"),
     "openrouter": ("openrouter.ai", "openrouter-key", "openrouter.usage.cost"),
 }
 
